@@ -1,0 +1,552 @@
+//! `Signal<T>`: a typed signal (Qt: a `signals:` member plus `emit`).
+
+use std::any::TypeId;
+use std::cell::OnceCell;
+use std::fmt;
+use std::rc::Rc;
+use std::sync::{mpsc, Arc};
+
+use crate::connection::Connection;
+use crate::connection_type::{ConnectError, ConnectOptions, ConnectionType};
+use crate::queue::{self, ThreadQueue};
+use crate::receiver::Receiver;
+use crate::serialized::{LocalSerial, SendSerial};
+use crate::slot_list::{SlotFn, SlotKey, SlotList};
+
+/// A typed signal: slots are closures taking `&T`.
+///
+/// Declare one per event in the struct that emits it; use `()` for no
+/// arguments and a tuple or struct for several. An unconnected signal is
+/// one pointer wide and allocates nothing.
+///
+/// Dropping the signal disconnects everything (Qt: destroying the sender).
+///
+/// Qt: a `signals:` declaration, `emit`, `QObject::connect`.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use sigloop_signals::Signal;
+///
+/// let total = Rc::new(Cell::new(0));
+/// let clicked = Signal::<u32>::new();
+/// let t = total.clone();
+/// let conn = clicked.connect(move |n| t.set(t.get() + n));
+/// clicked.emit(&2);
+/// clicked.emit(&3);
+/// assert_eq!(total.get(), 5);
+/// conn.disconnect();
+/// ```
+pub struct Signal<T: 'static> {
+    list: OnceCell<Rc<SlotList<T>>>,
+}
+
+impl<T: 'static> Signal<T> {
+    /// An unconnected signal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let signal = sigloop_signals::Signal::<String>::new();
+    /// assert_eq!(signal.receivers(), 0);
+    /// ```
+    pub const fn new() -> Self {
+        Signal {
+            list: OnceCell::new(),
+        }
+    }
+
+    /// Calls every connected slot with `args`, in connection order.
+    ///
+    /// Does nothing while the signal is blocked. See the crate docs for what
+    /// slots may do during an emission.
+    ///
+    /// Qt: `emit signal(args)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let signal = sigloop_signals::Signal::<&str>::new();
+    /// let _c = signal.connect(|name| println!("hello, {name}"));
+    /// signal.emit(&"world");
+    /// ```
+    #[inline]
+    pub fn emit(&self, args: &T) {
+        if let Some(list) = self.list.get() {
+            if !list.blocked.get() {
+                // A slot may drop the signal; the list lives to the end of
+                // this emission.
+                let list = Rc::clone(list);
+                list.emit(args);
+            }
+        }
+    }
+
+    /// Connects `slot` directly: it runs inside [`emit`](Self::emit).
+    ///
+    /// The returned [`Connection`] disconnects it; dropping the handle does
+    /// not. Use [`Connection::scoped`] for a guard that does.
+    ///
+    /// Qt: `QObject::connect(sender, &Sender::signal, functor)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let signal = sigloop_signals::Signal::<i32>::new();
+    /// let conn = signal.connect(|v| assert_eq!(*v, 7));
+    /// signal.emit(&7);
+    /// assert!(conn.is_connected());
+    /// ```
+    pub fn connect<F>(&self, mut slot: F) -> Connection
+    where
+        F: FnMut(&T) + 'static,
+    {
+        let key = key_of::<F>(0);
+        let wrapped: SlotFn<T> = Box::new(move |args| {
+            slot(args);
+            true
+        });
+        match self.push(key, ConnectOptions::default(), wrapped) {
+            Ok(conn) => conn,
+            Err(_) => unreachable!("a connection that is not unique is always made"),
+        }
+    }
+
+    /// Connects `slot` with a connection type and flags.
+    ///
+    /// - `Auto` and `Direct`: the slot runs inside `emit` (a closure with no
+    ///   context object lives on the emitting thread, as in Qt).
+    /// - `Queued`: `emit` clones the arguments and posts the call to the
+    ///   current thread's event loop; it runs on a later pass.
+    /// - `BlockingQueued`: refused with [`ConnectError::WouldDeadlock`], since
+    ///   the target loop is the emitting thread's own. Use
+    ///   [`connect_to_loop`](Self::connect_to_loop) for another thread.
+    ///
+    /// Qt: `QObject::connect(sender, &Sender::signal, functor, type)`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::AlreadyConnected`] for a unique connection whose
+    /// closure type is already connected; [`ConnectError::WouldDeadlock`]
+    /// for `BlockingQueued`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_signals::{ConnectionType, Signal};
+    ///
+    /// let signal = Signal::<u8>::new();
+    /// let once = signal
+    ///     .connect_with(ConnectionType::Direct.single_shot(), |v| println!("{v}"))
+    ///     .unwrap();
+    /// signal.emit(&1);
+    /// assert!(!once.is_connected());
+    /// ```
+    pub fn connect_with<F>(
+        &self,
+        options: impl Into<ConnectOptions>,
+        slot: F,
+    ) -> Result<Connection, ConnectError>
+    where
+        F: FnMut(&T) + 'static,
+        T: Clone,
+    {
+        let options = options.into();
+        let key = key_of::<F>(0);
+        let wrapped = local_slot(options.kind, slot)?;
+        self.push(key, options, wrapped)
+    }
+
+    /// Connects a slot bound to `receiver`, which the connection holds
+    /// weakly. The slot gets the receiver as its first argument; once the
+    /// receiver is gone the connection disconnects itself (Qt's context
+    /// object rule). Direct.
+    ///
+    /// Pass the emitting object itself to give a slot its sender without a
+    /// strong capture (a closure capturing an `Rc` of its own sender would
+    /// keep it alive forever).
+    ///
+    /// Qt: `QObject::connect(sender, &Sender::signal, context, functor)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use sigloop_signals::Signal;
+    ///
+    /// struct Button {
+    ///     label: RefCell<String>,
+    ///     clicked: Signal<()>,
+    /// }
+    ///
+    /// let button = Rc::new(Button { label: RefCell::new("off".into()), clicked: Signal::new() });
+    /// let _c = button.clicked.connect_to(&button, |button, _| {
+    ///     *button.label.borrow_mut() = "on".into();
+    /// });
+    /// button.clicked.emit(&());
+    /// assert_eq!(*button.label.borrow(), "on");
+    /// ```
+    pub fn connect_to<C, F>(&self, receiver: &C, slot: F) -> Connection
+    where
+        C: Receiver,
+        F: FnMut(&C, &T) + 'static,
+    {
+        let key = key_of::<F>(receiver.identity());
+        let wrapped = bind_receiver(receiver, slot);
+        match self.push(key, ConnectOptions::default(), wrapped) {
+            Ok(conn) => conn,
+            Err(_) => unreachable!("a connection that is not unique is always made"),
+        }
+    }
+
+    /// [`connect_to`](Self::connect_to) with a connection type and flags.
+    ///
+    /// The receiver lives on this thread (it is not `Send`), so `Auto` is
+    /// direct and `BlockingQueued` is refused. A queued call whose receiver
+    /// is gone by the time it is delivered is dropped unrun, as Qt does.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::AlreadyConnected`] for a unique connection of the same
+    /// closure type to the same receiver; [`ConnectError::WouldDeadlock`] for
+    /// `BlockingQueued`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use sigloop_signals::{ConnectError, ConnectionType, Signal};
+    ///
+    /// let count = Rc::new(Cell::new(0));
+    /// let signal = Signal::<()>::new();
+    /// for _ in 0..3 {
+    ///     let _ = signal.connect_to_with(&count, ConnectionType::Direct.unique(), |c, _| {
+    ///         c.set(c.get() + 1)
+    ///     });
+    /// }
+    /// signal.emit(&());
+    /// assert_eq!(count.get(), 1);
+    /// ```
+    pub fn connect_to_with<C, F>(
+        &self,
+        receiver: &C,
+        options: impl Into<ConnectOptions>,
+        slot: F,
+    ) -> Result<Connection, ConnectError>
+    where
+        C: Receiver,
+        F: FnMut(&C, &T) + 'static,
+        T: Clone,
+    {
+        let options = options.into();
+        let key = key_of::<F>(receiver.identity());
+        let wrapped = match options.kind {
+            ConnectionType::Auto | ConnectionType::Direct => bind_receiver(receiver, slot),
+            ConnectionType::Queued => {
+                let weak = receiver.downgrade();
+                let check = receiver.downgrade();
+                let mut slot = slot;
+                let mut inner = local_queued(move |args: &T| {
+                    if let Some(receiver) = C::upgrade(&weak) {
+                        slot(&receiver, args);
+                    }
+                });
+                Box::new(move |args: &T| C::upgrade(&check).is_some() && inner(args))
+            }
+            ConnectionType::BlockingQueued => return Err(ConnectError::WouldDeadlock),
+        };
+        self.push(key, options, wrapped)
+    }
+
+    /// Connects a `Send` slot that runs on the loop behind `target`, which
+    /// may be another thread's (Qt: a receiver living in another thread).
+    ///
+    /// - `Auto`: direct when `emit` runs on the target loop's thread,
+    ///   queued otherwise — decided at each emission, as Qt does.
+    /// - `Direct`: runs inside `emit`, on the emitting thread.
+    /// - `Queued`: the arguments are cloned and sent to the target loop.
+    /// - `BlockingQueued`: as `Queued`, and `emit` waits until the slot has
+    ///   run (or the target loop is gone). Refused when the target loop runs
+    ///   on the connecting thread.
+    ///
+    /// The connection breaks itself when the target loop is gone.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::WouldDeadlock`] for `BlockingQueued` to the current
+    /// thread's loop; [`ConnectError::AlreadyConnected`] for a duplicate
+    /// unique connection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use sigloop_signals::queue::{QueueClosed, SendCall, ThreadQueue};
+    /// use sigloop_signals::{ConnectionType, Signal};
+    ///
+    /// // A stand-in for sigloop-core's LoopHandle: a channel to a worker.
+    /// #[derive(Clone)]
+    /// struct Worker(mpsc::Sender<SendCall>);
+    /// impl ThreadQueue for Worker {
+    ///     fn is_current_thread(&self) -> bool { false }
+    ///     fn post(&self, call: SendCall) -> Result<(), QueueClosed> {
+    ///         self.0.send(call).map_err(|_| QueueClosed)
+    ///     }
+    /// }
+    ///
+    /// let (tx, rx) = mpsc::channel::<SendCall>();
+    /// let worker = std::thread::spawn(move || rx.into_iter().for_each(|call| call()));
+    /// let (done_tx, done_rx) = mpsc::channel();
+    /// let signal = Signal::<u64>::new();
+    /// let _c = signal
+    ///     .connect_to_loop(&Worker(tx), ConnectionType::BlockingQueued, move |n| {
+    ///         done_tx.send(n * 2).unwrap();
+    ///     })
+    ///     .unwrap();
+    /// signal.emit(&21); // returns after the worker ran the slot
+    /// assert_eq!(done_rx.try_recv(), Ok(42));
+    /// drop(signal);
+    /// worker.join().unwrap();
+    /// ```
+    pub fn connect_to_loop<Q, F>(
+        &self,
+        target: &Q,
+        options: impl Into<ConnectOptions>,
+        slot: F,
+    ) -> Result<Connection, ConnectError>
+    where
+        Q: ThreadQueue + Clone,
+        F: FnMut(&T) + Send + 'static,
+        T: Clone + Send,
+    {
+        let options = options.into();
+        if options.kind == ConnectionType::BlockingQueued && target.is_current_thread() {
+            return Err(ConnectError::WouldDeadlock);
+        }
+        let key = key_of::<F>(target.identity());
+        let wrapped = loop_slot(target.clone(), options.kind, slot);
+        self.push(key, options, wrapped)
+    }
+
+    /// Stops (`true`) or resumes (`false`) emission; returns the previous
+    /// setting. While blocked, `emit` calls nothing and nothing is queued.
+    ///
+    /// Qt: `QObject::blockSignals()` (per object there, per signal here;
+    /// sigloop objects offer a `block_signals` that covers all of theirs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let signal = sigloop_signals::Signal::<()>::new();
+    /// let _c = signal.connect(|_| panic!("blocked"));
+    /// assert!(!signal.block_signals(true));
+    /// signal.emit(&());
+    /// assert!(signal.signals_blocked());
+    /// ```
+    pub fn block_signals(&self, block: bool) -> bool {
+        self.list().blocked.replace(block)
+    }
+
+    /// Whether emission is blocked.
+    ///
+    /// Qt: `QObject::signalsBlocked()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let signal = sigloop_signals::Signal::<()>::new();
+    /// assert!(!signal.signals_blocked());
+    /// ```
+    pub fn signals_blocked(&self) -> bool {
+        self.list.get().is_some_and(|list| list.blocked.get())
+    }
+
+    /// The number of connected slots.
+    ///
+    /// Qt: `QObject::receivers()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let signal = sigloop_signals::Signal::<()>::new();
+    /// let _a = signal.connect(|_| {});
+    /// let _b = signal.connect(|_| {});
+    /// assert_eq!(signal.receivers(), 2);
+    /// ```
+    pub fn receivers(&self) -> usize {
+        self.list.get().map_or(0, |list| list.receivers())
+    }
+
+    /// Whether any slot is connected. Cheaper than building the arguments
+    /// of an emission nobody hears.
+    ///
+    /// Qt: `QObject::isSignalConnected()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let signal = sigloop_signals::Signal::<()>::new();
+    /// assert!(!signal.is_connected());
+    /// ```
+    pub fn is_connected(&self) -> bool {
+        self.receivers() > 0
+    }
+
+    /// Disconnects every slot; returns how many were connected.
+    ///
+    /// Qt: `QObject::disconnect(sender, &Sender::signal, nullptr, nullptr)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let signal = sigloop_signals::Signal::<()>::new();
+    /// let conn = signal.connect(|_| {});
+    /// assert_eq!(signal.disconnect_all(), 1);
+    /// assert!(!conn.is_connected());
+    /// ```
+    pub fn disconnect_all(&self) -> usize {
+        self.list.get().map_or(0, |list| list.disconnect_all())
+    }
+
+    fn list(&self) -> &Rc<SlotList<T>> {
+        self.list.get_or_init(|| Rc::new(SlotList::new()))
+    }
+
+    fn push(
+        &self,
+        key: SlotKey,
+        options: ConnectOptions,
+        slot: SlotFn<T>,
+    ) -> Result<Connection, ConnectError> {
+        let list = self.list();
+        let id = list
+            .push(key, options.unique, options.single_shot, slot)
+            .ok_or(ConnectError::AlreadyConnected)?;
+        let weak = Rc::downgrade(list);
+        Ok(Connection::new(weak, id))
+    }
+}
+
+fn key_of<F: 'static>(receiver: usize) -> SlotKey {
+    SlotKey {
+        receiver,
+        slot: TypeId::of::<F>(),
+    }
+}
+
+/// Wraps a receiver-bound slot: it runs while the receiver lives.
+fn bind_receiver<C, T, F>(receiver: &C, mut slot: F) -> SlotFn<T>
+where
+    C: Receiver,
+    T: 'static,
+    F: FnMut(&C, &T) + 'static,
+{
+    let weak = receiver.downgrade();
+    Box::new(move |args| match C::upgrade(&weak) {
+        Some(receiver) => {
+            slot(&receiver, args);
+            true
+        }
+        None => false,
+    })
+}
+
+/// A slot without receiver, for the current thread.
+fn local_slot<T, F>(kind: ConnectionType, mut slot: F) -> Result<SlotFn<T>, ConnectError>
+where
+    T: Clone + 'static,
+    F: FnMut(&T) + 'static,
+{
+    Ok(match kind {
+        ConnectionType::Auto | ConnectionType::Direct => Box::new(move |args| {
+            slot(args);
+            true
+        }),
+        ConnectionType::Queued => {
+            let queued = local_queued(slot);
+            Box::new(queued)
+        }
+        ConnectionType::BlockingQueued => return Err(ConnectError::WouldDeadlock),
+    })
+}
+
+/// Returns an emission handler that posts each call to this thread's loop.
+fn local_queued<T, F>(slot: F) -> impl FnMut(&T) -> bool
+where
+    T: Clone + 'static,
+    F: FnMut(&T) + 'static,
+{
+    let shared = Rc::new(LocalSerial::new(slot));
+    move |args: &T| {
+        let shared = Rc::clone(&shared);
+        let args = args.clone();
+        queue::post_local(Box::new(move || shared.call(args)));
+        true
+    }
+}
+
+/// A `Send` slot delivered to `target`'s loop according to `kind`.
+fn loop_slot<Q, T, F>(target: Q, kind: ConnectionType, slot: F) -> SlotFn<T>
+where
+    Q: ThreadQueue,
+    T: Clone + Send + 'static,
+    F: FnMut(&T) + Send + 'static,
+{
+    let shared = Arc::new(SendSerial::new(slot));
+    Box::new(move |args: &T| {
+        let queued = match kind {
+            ConnectionType::Direct => false,
+            ConnectionType::Auto => !target.is_current_thread(),
+            ConnectionType::Queued | ConnectionType::BlockingQueued => true,
+        };
+        if !queued {
+            shared.call(args.clone());
+            return true;
+        }
+        let shared = Arc::clone(&shared);
+        let args = args.clone();
+        if kind != ConnectionType::BlockingQueued {
+            return target.post(Box::new(move || shared.call(args))).is_ok();
+        }
+        if target.is_current_thread() {
+            log::warn!("blocking-queued emission on the target loop's own thread: not delivered");
+            return true;
+        }
+        // The sender half is dropped when the call runs or is dropped unrun
+        // (loop gone), so `recv` never waits forever.
+        let (done, wait) = mpsc::sync_channel::<()>(1);
+        let posted = target.post(Box::new(move || {
+            shared.call(args);
+            let _ = done.send(());
+        }));
+        let _ = wait.recv();
+        posted.is_ok()
+    })
+}
+
+impl<T: 'static> Default for Signal<T> {
+    fn default() -> Self {
+        Signal::new()
+    }
+}
+
+impl<T: 'static> Drop for Signal<T> {
+    fn drop(&mut self) {
+        if let Some(list) = self.list.get() {
+            list.disconnect_all();
+        }
+    }
+}
+
+impl<T: 'static> fmt::Debug for Signal<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signal")
+            .field("receivers", &self.receivers())
+            .field("blocked", &self.signals_blocked())
+            .finish()
+    }
+}
