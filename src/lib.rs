@@ -1,1 +1,39 @@
-//! placeholder
+//! # sigloop
+//!
+//! Qt-style signals and slots, an event loop, timers and (soon) Qt's
+//! networking, in pure Rust on [`mio`](https://docs.rs/mio).
+//!
+//! This crate re-exports the workspace's layers:
+//!
+//! - [`signals`] (`sigloop-signals`): [`Signal<T>`](Signal), connections,
+//!   connection types — `QObject::connect` and `emit`;
+//! - [`core`] (`sigloop-core`): the per-thread event loop, posted calls,
+//!   deferred deletes, timers, socket notifiers, cross-thread handles —
+//!   `QCoreApplication`, `QEventLoop`, `QTimer`, `QThread`;
+//! - [`net`] (`sigloop-net`): QtNetwork's classes (in progress).
+//!
+//! ```
+//! use std::time::Duration;
+//! use sigloop::{EventDispatcher, Signal, Timer};
+//!
+//! let finished = Signal::<u32>::new();
+//! let _c = finished.connect(|code| EventDispatcher::exit(*code as i32));
+//! Timer::single_shot(Duration::from_millis(5), move || finished.emit(&7));
+//! assert_eq!(EventDispatcher::exec(), 7);
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub use sigloop_core as core;
+pub use sigloop_net as net;
+pub use sigloop_signals as signals;
+
+pub use sigloop_core::{
+    DeadlineTimer, ElapsedTimer, EventDispatcher, EventLoop, IoHandler, IoRegistration, LoopHandle,
+    LoopThread, NotifierKind, ProcessEventsFlags, QueueClosed, Readiness, SocketNotifier, Timer,
+    TimerType, WeakSocketNotifier, WeakTimer,
+};
+pub use sigloop_signals::{
+    ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
+};

@@ -51,7 +51,9 @@ impl Connection {
     /// assert!(!conn.disconnect());
     /// ```
     pub fn disconnect(&self) -> bool {
-        self.list.upgrade().is_some_and(|list| list.disconnect(self.id))
+        self.list
+            .upgrade()
+            .is_some_and(|list| list.disconnect(self.id))
     }
 
     /// Whether the connection still exists (its signal is alive, it was not
@@ -69,7 +71,9 @@ impl Connection {
     /// assert!(!conn.is_connected());
     /// ```
     pub fn is_connected(&self) -> bool {
-        self.list.upgrade().is_some_and(|list| list.is_connected(self.id))
+        self.list
+            .upgrade()
+            .is_some_and(|list| list.is_connected(self.id))
     }
 
     /// Wraps the handle in a guard that disconnects when dropped.

@@ -54,9 +54,9 @@ mod connection;
 mod connection_type;
 pub mod queue;
 mod receiver;
+mod serialized;
 mod signal;
 mod slot_list;
-mod serialized;
 
 pub use connection::{Connection, ScopedConnection};
 pub use connection_type::{ConnectError, ConnectOptions, ConnectionType};

@@ -153,9 +153,8 @@ pub fn install_local_queue(queue: Rc<dyn LocalQueue>) {
 /// ```
 pub fn uninstall_local_queue() {
     // Replace first, drop after: dropping the queue may run user destructors.
-    let _previous = LOCAL.try_with(|local| {
-        std::mem::replace(&mut *local.borrow_mut(), Slot::Holding(Vec::new()))
-    });
+    let _previous = LOCAL
+        .try_with(|local| std::mem::replace(&mut *local.borrow_mut(), Slot::Holding(Vec::new())));
 }
 
 /// Posts `call` to the current thread's queue (or holds it until one exists).

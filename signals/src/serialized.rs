@@ -102,7 +102,10 @@ impl<T, F: FnMut(&T)> SendSerial<T, F> {
                 return;
             }
             // Another thread runs the slot: wait our turn, as a mutex would.
-            state = self.idle.wait(state).unwrap_or_else(PoisonError::into_inner);
+            state = self
+                .idle
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
         };
         drop(state);
         let mut guard = SendBack {
@@ -126,7 +129,11 @@ struct SendBack<'a, T, F> {
 
 impl<T, F> Drop for SendBack<'_, T, F> {
     fn drop(&mut self) {
-        let mut state = self.owner.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self
+            .owner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         state.slot = self.slot.take();
         state.owner = None;
         drop(state);
