@@ -37,3 +37,9 @@ pub use sigloop_core::{
 pub use sigloop_signals::{
     ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
 };
+
+/// The README's Rust code blocks, compiled and run as documentation tests
+/// so that the front-page example cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
