@@ -149,17 +149,33 @@ impl ScopedConnection {
     /// let conn = signal.connect(|_| {}).scoped().release();
     /// assert!(conn.is_connected());
     /// ```
-    pub fn release(self) -> Connection {
-        let this = std::mem::ManuallyDrop::new(self);
-        Connection {
-            list: this.0.list.clone(),
-            id: this.0.id,
-        }
+    pub fn release(mut self) -> Connection {
+        // Leave an empty handle for `drop` to disconnect (a no-op). Skipping
+        // `drop` instead would leak the handle's `Weak`, and with it the
+        // signal's connection list allocation.
+        let empty = Connection::new(Weak::<SlotList<()>>::new(), 0);
+        std::mem::replace(&mut self.0, empty)
     }
 }
 
 impl Drop for ScopedConnection {
     fn drop(&mut self) {
         self.0.disconnect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Signal;
+
+    #[test]
+    fn release_leaves_no_stray_reference_to_the_slot_list() {
+        let signal = Signal::<()>::new();
+        let conn = signal.connect(|_| {});
+        assert_eq!(conn.list.weak_count(), 1);
+        let conn = conn.scoped().release();
+        // A leaked `Weak` would keep the list's allocation alive for ever.
+        assert_eq!(conn.list.weak_count(), 1);
+        assert!(conn.is_connected());
     }
 }
