@@ -1,4 +1,7 @@
 //! What every sigloop object shares: deferred deletion and `destroyed`.
+//!
+//! `Lifecycle` is public so that objects in other sigloop crates (sockets,
+//! servers) follow the same rules; applications rarely need it.
 
 use std::cell::Cell;
 
@@ -6,15 +9,47 @@ use sigloop_signals::Signal;
 
 use crate::dispatcher;
 
-/// The deletion state of one object (Qt: the QObject part of it).
-pub(crate) struct Lifecycle {
+/// The deletion state of one object: the part of a `QObject` that
+/// `deleteLater()` and `destroyed()` need.
+///
+/// An object embeds one, forwards `delete_later` to
+/// [`delete_later`](Self::delete_later) with a closure that releases its
+/// resources, and answers `is_deleted` from it. Deletion follows Qt's
+/// loop-level rule (see [`EventDispatcher::send_posted_deletes`](crate::EventDispatcher::send_posted_deletes)).
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+/// use sigloop_core::{EventDispatcher, Lifecycle};
+///
+/// let life = Rc::new(Lifecycle::new());
+/// let _c = life.destroyed().connect(|_| println!("destroyed"));
+/// let l = life.clone();
+/// life.delete_later(move || {
+///     if l.begin_delete() {
+///         // release resources here
+///         l.finish();
+///     }
+/// });
+/// EventDispatcher::send_posted_deletes(); // forces it; normally the loop does
+/// assert!(life.is_deleted());
+/// ```
+pub struct Lifecycle {
     deleted: Cell<bool>,
     delete_pending: Cell<bool>,
-    pub(crate) destroyed: Signal<()>,
+    destroyed: Signal<()>,
 }
 
 impl Lifecycle {
-    pub(crate) fn new() -> Self {
+    /// A live object.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!sigloop_core::Lifecycle::new().is_deleted());
+    /// ```
+    pub fn new() -> Self {
         Lifecycle {
             deleted: Cell::new(false),
             delete_pending: Cell::new(false),
@@ -22,12 +57,31 @@ impl Lifecycle {
         }
     }
 
-    pub(crate) fn is_deleted(&self) -> bool {
+    /// Emitted by [`finish`](Self::finish). Qt: `QObject::destroyed()`.
+    ///
+    /// # Examples
+    ///
+    /// See [`Lifecycle`].
+    pub fn destroyed(&self) -> &Signal<()> {
+        &self.destroyed
+    }
+
+    /// Whether deletion has begun.
+    ///
+    /// # Examples
+    ///
+    /// See [`Lifecycle`].
+    pub fn is_deleted(&self) -> bool {
         self.deleted.get()
     }
 
     /// Queues `delete` under Qt's nesting rule; a second call is a no-op.
-    pub(crate) fn delete_later(&self, delete: impl FnOnce() + 'static) {
+    /// Qt: `QObject::deleteLater()`.
+    ///
+    /// # Examples
+    ///
+    /// See [`Lifecycle`].
+    pub fn delete_later(&self, delete: impl FnOnce() + 'static) {
         if self.deleted.get() || self.delete_pending.replace(true) {
             return;
         }
@@ -36,16 +90,43 @@ impl Lifecycle {
 
     /// Marks the object deleted; returns `false` if it already was. The
     /// caller then releases its resources and calls [`finish`](Self::finish).
-    pub(crate) fn begin_delete(&self) -> bool {
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let life = sigloop_core::Lifecycle::new();
+    /// assert!(life.begin_delete());
+    /// assert!(!life.begin_delete());
+    /// ```
+    pub fn begin_delete(&self) -> bool {
         !self.deleted.replace(true)
     }
 
     /// Emits `destroyed` (even while signals are blocked, as Qt does) and
     /// then drops its connections.
-    pub(crate) fn finish(&self) {
+    ///
+    /// # Examples
+    ///
+    /// See [`Lifecycle`].
+    pub fn finish(&self) {
         let blocked = self.destroyed.block_signals(false);
         self.destroyed.emit(&());
         self.destroyed.block_signals(blocked);
         self.destroyed.disconnect_all();
+    }
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle::new()
+    }
+}
+
+impl std::fmt::Debug for Lifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lifecycle")
+            .field("deleted", &self.deleted.get())
+            .field("delete_pending", &self.delete_pending.get())
+            .finish()
     }
 }
