@@ -1,0 +1,342 @@
+//! Host lookup and connect attempts (Qt §1.4, §1.5).
+//!
+//! The resolved list is filtered by the requested protocol and doubled, so
+//! every address is tried twice in resolver order. Each attempt uses a
+//! fresh non-blocking socket; one that fails at once moves on without
+//! waiting, one that is pending gets the connect timeout (30 s by default).
+//! Moving to the next address emits nothing; the state stays `Connecting`.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
+
+use mio::net::TcpStream;
+use sigloop_core::{OpenMode, Timer, TimerType};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::engine::{CloseIntent, ConnectPlan, ReadSide, SocketCore, WORK_FLUSH};
+use super::{from_io, text, Op, SocketError, SocketState};
+use crate::host_address::{HostAddress, NetworkLayerProtocol};
+use crate::host_info::HostInfo;
+
+const EINPROGRESS: i32 = 115;
+
+impl SocketCore {
+    /// Qt: `QAbstractSocket::connectToHost(hostName, port, mode, protocol)`.
+    pub(crate) fn connect_to_host(
+        &self,
+        host: &str,
+        port: u16,
+        mode: OpenMode,
+        protocol: NetworkLayerProtocol,
+    ) {
+        let state = self.state();
+        if matches!(
+            state,
+            SocketState::HostLookup
+                | SocketState::Connecting
+                | SocketState::Connected
+                | SocketState::Closing
+        ) {
+            log::warn!("connect_to_host() called when already looking up or connecting/connected to {host:?}");
+            self.raise(SocketError::Operation, text::BUSY);
+            return;
+        }
+        {
+            let mut d = self.d.borrow_mut();
+            d.open_mode = mode;
+            d.read_buf.clear();
+            d.write_buf.clear();
+            d.close = CloseIntent::None;
+            d.close_called = false;
+            d.peer_name = host.to_owned();
+            d.peer.1 = port;
+            d.connect = Some(Box::new(ConnectPlan {
+                port,
+                protocol,
+                addresses: Default::default(),
+                lookup: None,
+                timer: None,
+                last_error: None,
+            }));
+        }
+        self.change_state(SocketState::HostLookup);
+        if self.state() != SocketState::HostLookup {
+            return;
+        }
+        // An IP literal needs no lookup: Qt goes on synchronously.
+        if let Ok(address) = host.trim().parse::<HostAddress>() {
+            if let Some(ip) = address.ip() {
+                self.lookup_finished(Ok(vec![ip]));
+                return;
+            }
+        }
+        let this = self.this.clone();
+        let id = HostInfo::lookup_host(host, move |info: &HostInfo| {
+            if let Some(socket) = this.upgrade() {
+                socket.lookup_result(info);
+            }
+        });
+        if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
+            plan.lookup = Some(id);
+        }
+    }
+
+    pub(crate) fn lookup_result(&self, info: &HostInfo) {
+        let addresses: Vec<IpAddr> = info
+            .addresses()
+            .iter()
+            .filter_map(HostAddress::ip)
+            .collect();
+        if addresses.is_empty() {
+            self.lookup_finished(Err(()));
+        } else {
+            self.lookup_finished(Ok(addresses));
+        }
+    }
+
+    /// Qt: `_q_startConnecting`.
+    fn lookup_finished(&self, result: Result<Vec<IpAddr>, ()>) {
+        if self.state() != SocketState::HostLookup {
+            return;
+        }
+        let addresses = {
+            let mut d = self.d.borrow_mut();
+            let Some(plan) = d.connect.as_mut() else {
+                return;
+            };
+            plan.lookup = None;
+            let protocol = plan.protocol;
+            let port = plan.port;
+            let mut list: Vec<SocketAddr> = result
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|ip| match protocol {
+                    NetworkLayerProtocol::IPv4 => ip.is_ipv4(),
+                    NetworkLayerProtocol::IPv6 => ip.is_ipv6(),
+                    _ => true,
+                })
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect();
+            // Qt tries every address twice.
+            list.extend_from_within(..);
+            plan.addresses = list.into_iter().collect();
+            plan.addresses.len()
+        };
+        if addresses == 0 {
+            self.d.borrow_mut().connect = None;
+            self.change_state(SocketState::Unconnected);
+            self.raise(SocketError::HostNotFound, text::HOST_NOT_FOUND);
+            return;
+        }
+        self.change_state(SocketState::Connecting);
+        if self.state() != SocketState::Connecting {
+            return;
+        }
+        self.sig.host_found.emit(&());
+        if self.state() != SocketState::Connecting {
+            return;
+        }
+        self.connect_to_next_address();
+    }
+
+    /// Qt: `_q_connectToNextAddress`.
+    pub(crate) fn connect_to_next_address(&self) {
+        loop {
+            let next = {
+                let mut d = self.d.borrow_mut();
+                d.stream = None;
+                d.registration = None;
+                match d.connect.as_mut() {
+                    Some(plan) => {
+                        plan.timer = None;
+                        plan.addresses.pop_front()
+                    }
+                    None => return,
+                }
+            };
+            let Some(address) = next else {
+                self.connect_failed();
+                return;
+            };
+            match self.start_attempt(address) {
+                Ok(()) => {
+                    self.arm_connect_timer();
+                    return;
+                }
+                Err(failure) => {
+                    if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
+                        plan.last_error = Some(failure);
+                    }
+                }
+            }
+        }
+    }
+
+    /// All addresses failed: `Unconnected`, then the last attempt's error.
+    fn connect_failed(&self) {
+        let failure = {
+            let mut d = self.d.borrow_mut();
+            d.connect.take().and_then(|plan| plan.last_error)
+        };
+        let (error, text) =
+            failure.unwrap_or((SocketError::ConnectionRefused, text::REFUSED.to_owned()));
+        self.change_state(SocketState::Unconnected);
+        self.raise(error, text);
+    }
+
+    /// Starts one non-blocking connect; `Err` when it fails at once.
+    fn start_attempt(&self, address: SocketAddr) -> Result<(), (SocketError, String)> {
+        let socket = match self.take_bound(address) {
+            Some(socket) => socket,
+            None => new_stream_socket(address).map_err(|e| from_io(Op::Create, &e))?,
+        };
+        match socket.connect(&address.into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(EINPROGRESS) => {}
+            Err(e) => return Err(from_io(Op::Connect, &e)),
+        }
+        let mut stream = TcpStream::from_std(std::net::TcpStream::from(socket));
+        let registration = self
+            .register(&mut stream)
+            .map_err(|e| from_io(Op::Create, &e))?;
+        let mut d = self.d.borrow_mut();
+        d.stream = Some(stream);
+        d.registration = Some(registration);
+        Ok(())
+    }
+
+    /// The socket `bind` made, if it suits `address`'s family.
+    fn take_bound(&self, address: SocketAddr) -> Option<Socket> {
+        let mut d = self.d.borrow_mut();
+        let family_matches = d
+            .bound
+            .as_ref()
+            .and_then(|s| s.local_addr().ok())
+            .and_then(|a| a.as_socket())
+            .is_some_and(|local| local.is_ipv4() == address.is_ipv4() || local.is_ipv6());
+        if family_matches {
+            d.bound.take()
+        } else {
+            None
+        }
+    }
+
+    fn arm_connect_timer(&self) {
+        let timeout = self.d.borrow().connect_timeout;
+        let timer = Timer::new();
+        timer.set_single_shot(true);
+        timer.set_timer_type(TimerType::Precise);
+        let this = self.this.clone();
+        let _ = timer.timeout().connect(move |_| {
+            if let Some(socket) = this.upgrade() {
+                socket.attempt_timed_out();
+            }
+        });
+        timer.start_with(timeout);
+        if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
+            plan.timer = Some(timer);
+        }
+    }
+
+    /// Qt: `_q_abortConnectionAttempt`.
+    pub(crate) fn attempt_timed_out(&self) {
+        if self.state() != SocketState::Connecting {
+            return;
+        }
+        if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
+            plan.last_error = Some((
+                SocketError::SocketTimeout,
+                text::CONNECT_TIMED_OUT.to_owned(),
+            ));
+        }
+        self.connect_to_next_address();
+    }
+
+    /// Readiness while connecting: success, failure, or nothing yet.
+    pub(crate) fn on_connect_ready(&self) {
+        let outcome = {
+            let d = self.d.borrow();
+            let Some(stream) = d.stream.as_ref() else {
+                return;
+            };
+            match stream.take_error() {
+                Ok(Some(err)) | Err(err) => Err(err),
+                Ok(None) => match stream.peer_addr() {
+                    Ok(peer) => Ok(Some(peer)),
+                    Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(None),
+                    Err(err) => Err(err),
+                },
+            }
+        };
+        match outcome {
+            Ok(Some(peer)) => self.connection_made(peer),
+            Ok(None) => {}
+            Err(err) => {
+                if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
+                    plan.last_error = Some(from_io(Op::Connect, &err));
+                }
+                self.connect_to_next_address();
+            }
+        }
+    }
+
+    /// Qt: `fetchConnectionParameters`: `Connected`, then `connected`.
+    fn connection_made(&self, peer: SocketAddr) {
+        let (pending_close, has_data) = {
+            let mut d = self.d.borrow_mut();
+            d.connect = None;
+            let local = d.stream.as_ref().and_then(|s| s.local_addr().ok());
+            d.peer = (HostAddress::from(peer.ip()), peer.port());
+            if let Some(local) = local {
+                d.local = (HostAddress::from(local.ip()), local.port());
+            }
+            d.writable = true;
+            d.read_side = ReadSide::Ready;
+            (d.close == CloseIntent::Pending, !d.write_buf.is_empty())
+        };
+        self.change_state(SocketState::Connected);
+        if self.state() != SocketState::Connected {
+            return;
+        }
+        self.sig.connected.emit(&());
+        if self.state() != SocketState::Connected {
+            return;
+        }
+        if has_data {
+            self.schedule(WORK_FLUSH);
+        }
+        if pending_close {
+            self.d.borrow_mut().close = CloseIntent::None;
+            self.disconnect_from_host();
+        } else {
+            // Data may have arrived with the handshake.
+            self.schedule(super::engine::WORK_READ);
+        }
+    }
+
+    /// Aborts a lookup or connect in progress, silently.
+    pub(crate) fn stop_connecting(&self) {
+        let plan = self.d.borrow_mut().connect.take();
+        if let Some(plan) = plan {
+            if let Some(id) = plan.lookup {
+                HostInfo::abort_host_lookup(id);
+            }
+            drop(plan.timer);
+        }
+    }
+}
+
+/// A non-blocking, close-on-exec TCP socket for `address`'s family.
+pub(crate) fn new_stream_socket(address: SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )?;
+    Ok(socket)
+}
+
+/// Keeps `Rc` in scope for doc links in this module.
+#[allow(dead_code)]
+type Handle = Rc<SocketCore>;

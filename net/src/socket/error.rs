@@ -1,0 +1,184 @@
+//! `SocketError`: Qt's socket error codes, texts and OS mapping.
+
+use std::fmt;
+use std::io;
+
+/// What went wrong on a socket.
+///
+/// The numeric values are Qt's. [`qt_name`](Self::qt_name) gives Qt's
+/// enumerator name; a socket's `error_string()` gives Qt's English text.
+///
+/// Qt: `QAbstractSocket::SocketError`.
+///
+/// # Examples
+///
+/// ```
+/// use sigloop_net::SocketError;
+/// assert_eq!(SocketError::RemoteHostClosed as i32, 1);
+/// assert_eq!(SocketError::Unknown as i32, -1);
+/// assert_eq!(SocketError::ConnectionRefused.qt_name(), "ConnectionRefusedError");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum SocketError {
+    /// Qt: `ConnectionRefusedError`.
+    ConnectionRefused = 0,
+    /// Qt: `RemoteHostClosedError`.
+    RemoteHostClosed = 1,
+    /// Qt: `HostNotFoundError`.
+    HostNotFound = 2,
+    /// Qt: `SocketAccessError`.
+    SocketAccess = 3,
+    /// Qt: `SocketResourceError`.
+    SocketResource = 4,
+    /// Qt: `SocketTimeoutError`.
+    SocketTimeout = 5,
+    /// Qt: `DatagramTooLargeError`.
+    DatagramTooLarge = 6,
+    /// Qt: `NetworkError`.
+    Network = 7,
+    /// Qt: `AddressInUseError`.
+    AddressInUse = 8,
+    /// Qt: `SocketAddressNotAvailableError`.
+    SocketAddressNotAvailable = 9,
+    /// Qt: `UnsupportedSocketOperationError`.
+    UnsupportedSocketOperation = 10,
+    /// Qt: `UnfinishedSocketOperationError`.
+    UnfinishedSocketOperation = 11,
+    /// Qt: `ProxyAuthenticationRequiredError`.
+    ProxyAuthenticationRequired = 12,
+    /// Qt: `SslHandshakeFailedError`.
+    SslHandshakeFailed = 13,
+    /// Qt: `ProxyConnectionRefusedError`.
+    ProxyConnectionRefused = 14,
+    /// Qt: `ProxyConnectionClosedError`.
+    ProxyConnectionClosed = 15,
+    /// Qt: `ProxyConnectionTimeoutError`.
+    ProxyConnectionTimeout = 16,
+    /// Qt: `ProxyNotFoundError`.
+    ProxyNotFound = 17,
+    /// Qt: `ProxyProtocolError`.
+    ProxyProtocol = 18,
+    /// Qt: `OperationError`.
+    Operation = 19,
+    /// Qt: `SslInternalError`.
+    SslInternal = 20,
+    /// Qt: `SslInvalidUserDataError`.
+    SslInvalidUserData = 21,
+    /// Qt: `TemporaryError`.
+    Temporary = 22,
+    /// No error yet, or one without a better code.
+    /// Qt: `UnknownSocketError` (the initial value).
+    #[default]
+    Unknown = -1,
+}
+
+impl SocketError {
+    /// Qt's enumerator name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sigloop_net::SocketError::Unknown.qt_name(), "UnknownSocketError");
+    /// ```
+    pub fn qt_name(self) -> &'static str {
+        use SocketError::*;
+        match self {
+            ConnectionRefused => "ConnectionRefusedError",
+            RemoteHostClosed => "RemoteHostClosedError",
+            HostNotFound => "HostNotFoundError",
+            SocketAccess => "SocketAccessError",
+            SocketResource => "SocketResourceError",
+            SocketTimeout => "SocketTimeoutError",
+            DatagramTooLarge => "DatagramTooLargeError",
+            Network => "NetworkError",
+            AddressInUse => "AddressInUseError",
+            SocketAddressNotAvailable => "SocketAddressNotAvailableError",
+            UnsupportedSocketOperation => "UnsupportedSocketOperationError",
+            UnfinishedSocketOperation => "UnfinishedSocketOperationError",
+            ProxyAuthenticationRequired => "ProxyAuthenticationRequiredError",
+            SslHandshakeFailed => "SslHandshakeFailedError",
+            ProxyConnectionRefused => "ProxyConnectionRefusedError",
+            ProxyConnectionClosed => "ProxyConnectionClosedError",
+            ProxyConnectionTimeout => "ProxyConnectionTimeoutError",
+            ProxyNotFound => "ProxyNotFoundError",
+            ProxyProtocol => "ProxyProtocolError",
+            Operation => "OperationError",
+            SslInternal => "SslInternalError",
+            SslInvalidUserData => "SslInvalidUserDataError",
+            Temporary => "TemporaryError",
+            Unknown => "UnknownSocketError",
+        }
+    }
+}
+
+impl fmt::Display for SocketError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.qt_name())
+    }
+}
+
+/// Qt's texts (qt-reference §1.7), shared by every socket kind.
+pub(crate) mod text {
+    pub(crate) const UNKNOWN: &str = "Unknown error";
+    pub(crate) const REFUSED: &str = "Connection refused";
+    pub(crate) const HOST_NOT_FOUND: &str = "Host not found";
+    pub(crate) const CONNECT_TIMED_OUT: &str = "Connection timed out";
+    pub(crate) const WAIT_CONNECT_TIMED_OUT: &str = "Socket operation timed out";
+    pub(crate) const WAIT_TIMED_OUT: &str = "Network operation timed out";
+    pub(crate) const REMOTE_CLOSED: &str = "The remote host closed the connection";
+    pub(crate) const BUSY: &str = "Trying to connect while connection is in progress";
+    pub(crate) const NOT_CONNECTED: &str = "Socket is not connected";
+    pub(crate) const ADDRESS_IN_USE: &str = "The bound address is already in use";
+    pub(crate) const ADDRESS_NOT_AVAILABLE: &str = "The address is not available";
+    pub(crate) const ADDRESS_PROTECTED: &str = "The address is protected";
+    pub(crate) const NETWORK_UNREACHABLE: &str = "Network unreachable";
+    pub(crate) const HOST_UNREACHABLE: &str = "Host unreachable";
+    pub(crate) const PERMISSION_DENIED: &str = "Permission denied";
+    pub(crate) const OUT_OF_RESOURCES: &str = "Out of resources";
+    pub(crate) const UNSUPPORTED: &str = "Operation on socket is not supported";
+}
+
+/// The OS operation an error came from; Qt maps errno per operation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Op {
+    Create,
+    Bind,
+    Connect,
+    Read,
+    Write,
+    Accept,
+}
+
+/// Maps an OS error to Qt's code and text for `op`.
+pub(crate) fn from_io(op: Op, err: &io::Error) -> (SocketError, String) {
+    use SocketError::*;
+    let errno = err.raw_os_error().unwrap_or(0);
+    let pick = |e: SocketError, t: &str| (e, t.to_owned());
+    match (op, errno) {
+        (_, 24 | 23 | 105 | 12) => pick(SocketResource, text::OUT_OF_RESOURCES), // EMFILE ENFILE ENOBUFS ENOMEM
+        (Op::Bind, 98) => pick(AddressInUse, text::ADDRESS_IN_USE),              // EADDRINUSE
+        (Op::Bind, 99) => pick(SocketAddressNotAvailable, text::ADDRESS_NOT_AVAILABLE), // EADDRNOTAVAIL
+        (Op::Bind, 13) => pick(SocketAccess, text::ADDRESS_PROTECTED),                  // EACCES
+        (Op::Connect, 111) => pick(ConnectionRefused, text::REFUSED), // ECONNREFUSED
+        (Op::Connect, 101) => pick(Network, text::NETWORK_UNREACHABLE), // ENETUNREACH
+        (Op::Connect, 113) => pick(Network, text::HOST_UNREACHABLE),  // EHOSTUNREACH
+        (Op::Connect, 110) => pick(Network, text::CONNECT_TIMED_OUT), // ETIMEDOUT
+        (Op::Connect, 13 | 1) => pick(SocketAccess, text::PERMISSION_DENIED), // EACCES EPERM
+        (Op::Connect, 99) => pick(SocketAddressNotAvailable, text::ADDRESS_NOT_AVAILABLE),
+        (Op::Connect, 98) => pick(AddressInUse, text::ADDRESS_IN_USE),
+        (Op::Read | Op::Write, 104 | 32) => pick(RemoteHostClosed, text::REMOTE_CLOSED), // ECONNRESET EPIPE
+        (Op::Create, 97 | 93) => pick(UnsupportedSocketOperation, text::UNSUPPORTED), // EAFNOSUPPORT EPROTONOSUPPORT
+        _ => (Network, strerror(err)),
+    }
+}
+
+/// The OS's message without Rust's " (os error N)" suffix, as Qt's
+/// `qt_error_string` prints it.
+fn strerror(err: &io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}

@@ -1,0 +1,22 @@
+//! The abstract socket: Qt's `QAbstractSocket` machinery, shared by every
+//! socket kind (TCP now; UDP and TLS build on it).
+//!
+//! - `engine`: the state and signals of one socket, and the small helpers
+//!   every path uses (state changes, errors, deferred work);
+//! - `connect`: host lookup and connect attempts (§1.4, §1.5);
+//! - `close`: `disconnect_from_host`, `close`, `abort`, remote close;
+//! - `transfer`: reading into the read buffer and flushing the write buffer;
+//! - `wait`: the blocking `wait_for_*` functions, which run the same paths
+//!   without an event loop.
+
+mod close;
+mod connect;
+pub(crate) mod engine;
+mod enums;
+mod error;
+mod transfer;
+mod wait;
+
+pub use enums::{BindMode, SocketOption, SocketState, SocketType};
+pub use error::SocketError;
+pub(crate) use error::{from_io, text, Op};

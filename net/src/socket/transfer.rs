@@ -1,0 +1,318 @@
+//! Moving bytes: the read buffer filled from the OS, the write buffer
+//! flushed to it, and the buffer rules of Qt §1.6.
+//!
+//! mio is edge-triggered, so the read side reads until `WouldBlock`, or
+//! until the fairness budget or the read-buffer limit stops it; in those
+//! two cases it remembers that the OS may hold more ([`ReadSide`]) instead
+//! of waiting for an edge that will not come. Nothing stalls (a stopped
+//! read resumes by itself or when the application drains the buffer) and
+//! nothing spins (a full buffer ignores further edges).
+
+use std::io::{self, Read, Write};
+
+use sigloop_core::OpenMode;
+
+use super::engine::{ReadSide, SocketCore, READ_BUDGET, READ_CHUNK, WORK_FLUSH, WORK_READ};
+use super::{from_io, text, Op, SocketError, SocketState};
+
+/// What one read pass saw.
+enum ReadEnd {
+    /// `WouldBlock`: the OS is drained.
+    Drained,
+    /// The budget or the buffer limit stopped the pass.
+    Stopped,
+    /// End of file.
+    Eof,
+    /// An error other than `WouldBlock`.
+    Failed(io::Error),
+}
+
+impl SocketCore {
+    /// Room left under the read-buffer limit (`None`: unlimited).
+    fn read_room(&self) -> Option<usize> {
+        let d = self.d.borrow();
+        match d.read_buffer_size {
+            limit if limit > 0 => {
+                Some((limit as u64).saturating_sub(d.read_buf.len() as u64) as usize)
+            }
+            _ => None,
+        }
+    }
+
+    /// Reads what the OS has, within the budget and the limit; emits
+    /// `ready_read` for new bytes and handles EOF. Returns the bytes read.
+    pub(crate) fn read_now(&self) -> usize {
+        if self.state() != SocketState::Connected {
+            return 0;
+        }
+        let (total, end) = self.read_pass();
+        if total > 0 {
+            self.emit_ready_read();
+        }
+        match end {
+            ReadEnd::Drained | ReadEnd::Stopped => {}
+            ReadEnd::Eof => {
+                if self.state() == SocketState::Connected {
+                    self.remote_closed(
+                        SocketError::RemoteHostClosed,
+                        text::REMOTE_CLOSED.to_owned(),
+                    );
+                }
+            }
+            ReadEnd::Failed(err) => {
+                if self.state() == SocketState::Connected {
+                    let (error, text) = from_io(Op::Read, &err);
+                    self.remote_closed(error, text);
+                }
+            }
+        }
+        total
+    }
+
+    /// The read loop proper; holds the borrow only while no user code runs.
+    fn read_pass(&self) -> (usize, ReadEnd) {
+        let mut total = 0;
+        loop {
+            let room = self.read_room();
+            let mut guard = self.d.borrow_mut();
+            let d = &mut *guard;
+            match d.read_side {
+                ReadSide::Ready => {}
+                ReadSide::Paused | ReadSide::Drained | ReadSide::Off => {
+                    return (total, ReadEnd::Stopped)
+                }
+            }
+            if room == Some(0) {
+                d.read_side = ReadSide::Paused;
+                return (total, ReadEnd::Stopped);
+            }
+            if total >= READ_BUDGET {
+                drop(guard);
+                self.schedule(WORK_READ);
+                return (total, ReadEnd::Stopped);
+            }
+            let want = room.unwrap_or(READ_CHUNK).min(READ_CHUNK);
+            let Some(stream) = d.stream.as_mut() else {
+                return (total, ReadEnd::Stopped);
+            };
+            let discard = !d.open_mode.contains(OpenMode::READ_ONLY);
+            let result = d.read_buf.fill_from(want, |buf| stream.read(buf));
+            if discard {
+                // WriteOnly: Qt reads and drops the input.
+                d.read_buf.clear();
+            }
+            match result {
+                Ok(0) => {
+                    d.read_side = ReadSide::Drained;
+                    return (total, ReadEnd::Eof);
+                }
+                Ok(n) => total += if discard { 0 } else { n },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    d.read_side = ReadSide::Drained;
+                    return (total, ReadEnd::Drained);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    d.read_side = ReadSide::Drained;
+                    return (total, ReadEnd::Failed(e));
+                }
+            }
+        }
+    }
+
+    /// Emits `ready_read` unless a `ready_read` slot is already running
+    /// (Qt never emits it recursively).
+    pub(crate) fn emit_ready_read(&self) {
+        {
+            let mut d = self.d.borrow_mut();
+            if d.in_ready_read {
+                return;
+            }
+            d.in_ready_read = true;
+        }
+        struct Reset<'a>(&'a SocketCore);
+        impl Drop for Reset<'_> {
+            fn drop(&mut self) {
+                self.0.d.borrow_mut().in_ready_read = false;
+            }
+        }
+        let _reset = Reset(self);
+        self.sig.ready_read.emit(&());
+    }
+
+    /// Called after the application consumed from the read buffer:
+    /// `requested` is what it asked for, `buffered` what was there.
+    /// Qt resumes reading when a read asks for at least everything
+    /// buffered (it then calls `readData`), never on a partial read.
+    pub(crate) fn after_app_read(&self, requested: usize, buffered: usize) {
+        if requested >= buffered {
+            self.resume_reading();
+        }
+    }
+
+    /// Restarts a paused read side.
+    pub(crate) fn resume_reading(&self) {
+        let resume = {
+            let mut d = self.d.borrow_mut();
+            if d.read_side == ReadSide::Paused {
+                d.read_side = ReadSide::Ready;
+                true
+            } else {
+                false
+            }
+        };
+        if resume {
+            self.schedule(WORK_READ);
+        }
+    }
+
+    /// Qt: `setReadBufferSize`: raising the limit above what is buffered
+    /// (or removing it) resumes reading.
+    pub(crate) fn set_read_buffer_size(&self, size: i64) {
+        let resume = {
+            let mut d = self.d.borrow_mut();
+            d.read_buffer_size = size;
+            size <= 0 || (d.read_buf.len() as u64) < size as u64
+        };
+        if resume {
+            self.resume_reading();
+        }
+    }
+
+    /// Qt: `QAbstractSocket::writeData`: append, flush from the loop.
+    pub(crate) fn write(&self, data: &[u8]) -> Result<usize, sigloop_core::DeviceError> {
+        use sigloop_core::DeviceError;
+        let (state, mode) = {
+            let d = self.d.borrow();
+            (d.state, d.open_mode)
+        };
+        if mode == OpenMode::NOT_OPEN {
+            log::warn!("TcpSocket::write: device not open");
+            return Err(DeviceError::NotOpen);
+        }
+        if !mode.contains(OpenMode::WRITE_ONLY) {
+            log::warn!("TcpSocket::write: ReadOnly device");
+            return Err(DeviceError::NotWritable);
+        }
+        if matches!(state, SocketState::Unconnected | SocketState::Bound) {
+            self.set_error(SocketError::Unknown, text::NOT_CONNECTED);
+            return Err(DeviceError::NotConnected);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let direct = if mode.contains(OpenMode::UNBUFFERED) && state == SocketState::Connected {
+            self.write_direct(data)?
+        } else {
+            0
+        };
+        if direct < data.len() {
+            self.d.borrow_mut().write_buf.append(&data[direct..]);
+            if matches!(state, SocketState::Connected | SocketState::Closing) {
+                self.schedule(WORK_FLUSH);
+            }
+        }
+        Ok(data.len())
+    }
+
+    /// Unbuffered mode: one direct OS write when nothing is queued.
+    fn write_direct(&self, data: &[u8]) -> Result<usize, sigloop_core::DeviceError> {
+        let result = {
+            let mut guard = self.d.borrow_mut();
+            let d = &mut *guard;
+            if !d.write_buf.is_empty() || !d.writable {
+                return Ok(0);
+            }
+            match d.stream.as_mut() {
+                Some(stream) => stream.write(data),
+                None => return Ok(0),
+            }
+        };
+        match result {
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.d.borrow_mut().writable = false;
+                Ok(0)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+            Err(e) => {
+                let (error, text) = from_io(Op::Write, &e);
+                self.write_failed(error, text);
+                Err(sigloop_core::DeviceError::NotConnected)
+            }
+        }
+    }
+
+    /// Writes the buffer while the OS takes it, emitting `bytes_written`
+    /// after each OS write; finishes a pending close once empty. Returns the
+    /// bytes written.
+    pub(crate) fn flush_now(&self) -> usize {
+        let mut total = 0;
+        loop {
+            if !matches!(self.state(), SocketState::Connected | SocketState::Closing) {
+                return total;
+            }
+            let result = {
+                let mut guard = self.d.borrow_mut();
+                let d = &mut *guard;
+                if d.write_buf.is_empty() || !d.writable {
+                    break;
+                }
+                let Some(stream) = d.stream.as_mut() else {
+                    break;
+                };
+                let result = stream.write(d.write_buf.front_chunk());
+                match &result {
+                    Ok(n) => d.write_buf.consume(*n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => d.writable = false,
+                    Err(_) => {}
+                }
+                result
+            };
+            match result {
+                Ok(n) => {
+                    total += n;
+                    self.emit_bytes_written(n as u64);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return total,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let (error, text) = from_io(Op::Write, &e);
+                    self.write_failed(error, text);
+                    return total;
+                }
+            }
+        }
+        let closing = {
+            let d = self.d.borrow();
+            d.state == SocketState::Closing && d.write_buf.is_empty()
+        };
+        if closing {
+            self.finish_close();
+        }
+        total
+    }
+
+    fn emit_bytes_written(&self, n: u64) {
+        {
+            let mut d = self.d.borrow_mut();
+            if d.in_bytes_written {
+                return;
+            }
+            d.in_bytes_written = true;
+        }
+        struct Reset<'a>(&'a SocketCore);
+        impl Drop for Reset<'_> {
+            fn drop(&mut self) {
+                self.0.d.borrow_mut().in_bytes_written = false;
+            }
+        }
+        let _reset = Reset(self);
+        self.sig.bytes_written.emit(&n);
+    }
+
+    /// Qt: `QAbstractSocket::flush()`: write what the OS takes now.
+    pub(crate) fn flush(&self) -> bool {
+        self.flush_now() > 0
+    }
+}

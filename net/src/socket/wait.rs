@@ -1,0 +1,278 @@
+//! The blocking `wait_for_*` functions (Qt §1.8).
+//!
+//! They need no running loop: each waits on the socket's own fd with a
+//! fresh `mio::Poll` (a fresh registration reports the current readiness,
+//! so the wait is level-triggered) and then runs the same read, write and
+//! connect paths the loop runs, so the same signals are emitted.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use super::engine::{ReadSide, SocketCore};
+use super::{text, SocketError, SocketState};
+use crate::host_info::HostInfo;
+
+/// What a single wait saw.
+struct Ready {
+    readable: bool,
+    writable: bool,
+}
+
+/// When a wait gives up: `None` waits forever.
+fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|t| Instant::now().checked_add(t))
+}
+
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+impl SocketCore {
+    /// Waits once on the fd for `interest`, at most `timeout`.
+    fn wait_fd(&self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
+        let fd = match self.d.borrow().stream.as_ref() {
+            Some(stream) => stream.as_raw_fd(),
+            None => {
+                return Ok(Ready {
+                    readable: false,
+                    writable: false,
+                })
+            }
+        };
+        let mut poll = Poll::new()?;
+        poll.registry()
+            .register(&mut SourceFd(&fd), Token(0), interest)?;
+        let mut events = Events::with_capacity(4);
+        match poll.poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        let mut ready = Ready {
+            readable: false,
+            writable: false,
+        };
+        for event in events.iter() {
+            ready.readable |= event.is_readable() || event.is_read_closed() || event.is_error();
+            ready.writable |= event.is_writable() || event.is_write_closed() || event.is_error();
+        }
+        Ok(ready)
+    }
+
+    /// Qt: `QAbstractSocket::waitForConnected(msecs)`.
+    pub(crate) fn wait_for_connected(&self, timeout: Option<Duration>) -> bool {
+        let deadline = deadline_after(timeout);
+        match self.state() {
+            SocketState::Connected => return true,
+            SocketState::HostLookup => self.resolve_now(),
+            SocketState::Connecting => {}
+            _ => return false,
+        }
+        let mut attempt_started = Instant::now();
+        let mut attempt_stream = self.stream_fd();
+        while self.state() == SocketState::Connecting {
+            if self.stream_fd() != attempt_stream {
+                attempt_started = Instant::now();
+                attempt_stream = self.stream_fd();
+            }
+            let attempt_left = self
+                .d
+                .borrow()
+                .connect_timeout
+                .saturating_sub(attempt_started.elapsed());
+            let left = remaining(deadline);
+            if left == Some(Duration::ZERO) {
+                self.wait_connect_timed_out();
+                return false;
+            }
+            let wait = left.map_or(attempt_left, |l| l.min(attempt_left));
+            match self.wait_fd(Interest::WRITABLE, Some(wait)) {
+                Ok(ready) if ready.writable => self.on_connect_ready(),
+                Ok(_) if attempt_started.elapsed() >= self.d.borrow().connect_timeout => {
+                    self.attempt_timed_out()
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    log::warn!("wait_for_connected: poll failed: {err}");
+                    return false;
+                }
+            }
+        }
+        self.state() == SocketState::Connected
+    }
+
+    fn stream_fd(&self) -> Option<i32> {
+        self.d.borrow().stream.as_ref().map(|s| s.as_raw_fd())
+    }
+
+    /// A pending lookup is done synchronously (Qt does the same).
+    fn resolve_now(&self) {
+        let (lookup, host) = {
+            let mut d = self.d.borrow_mut();
+            let host = d.peer_name.clone();
+            (d.connect.as_mut().and_then(|p| p.lookup.take()), host)
+        };
+        if let Some(id) = lookup {
+            HostInfo::abort_host_lookup(id);
+        }
+        let info = HostInfo::from_name(&host);
+        self.lookup_result(&info);
+    }
+
+    /// `wait_for_connected` timed out: `Unconnected`, no `error_occurred`.
+    fn wait_connect_timed_out(&self) {
+        self.stop_connecting();
+        {
+            let mut d = self.d.borrow_mut();
+            d.stream = None;
+            d.registration = None;
+        }
+        self.set_error(SocketError::SocketTimeout, text::WAIT_CONNECT_TIMED_OUT);
+        self.change_state(SocketState::Unconnected);
+    }
+
+    /// The shared timeout of the other waits: the error is emitted and the
+    /// socket stays open (Qt's `dontCloseOnTimeout`).
+    fn wait_timed_out(&self) {
+        self.raise(SocketError::SocketTimeout, text::WAIT_TIMED_OUT);
+    }
+
+    /// Runs one wait step while connected: flushes and reads as the fd
+    /// allows. Returns (bytes read, bytes written), or `None` on timeout.
+    fn wait_step(&self, deadline: Option<Instant>) -> Option<(usize, usize)> {
+        let left = remaining(deadline);
+        if left == Some(Duration::ZERO) {
+            return None;
+        }
+        let (want_read, want_write) = {
+            let d = self.d.borrow();
+            (
+                d.state == SocketState::Connected && d.read_side != ReadSide::Paused,
+                !d.write_buf.is_empty(),
+            )
+        };
+        let interest = match (want_read, want_write) {
+            (true, true) => Interest::READABLE | Interest::WRITABLE,
+            (false, true) => Interest::WRITABLE,
+            _ => Interest::READABLE,
+        };
+        let ready = match self.wait_fd(interest, left) {
+            Ok(ready) => ready,
+            Err(err) => {
+                log::warn!("wait: poll failed: {err}");
+                return None;
+            }
+        };
+        if !ready.readable && !ready.writable {
+            return if remaining(deadline) == Some(Duration::ZERO) {
+                None
+            } else {
+                Some((0, 0))
+            };
+        }
+        let mut written = 0;
+        if ready.writable {
+            self.d.borrow_mut().writable = true;
+            written = self.flush_now();
+        }
+        let mut read = 0;
+        if ready.readable && want_read {
+            {
+                let mut d = self.d.borrow_mut();
+                if d.read_side == ReadSide::Drained {
+                    d.read_side = ReadSide::Ready;
+                }
+            }
+            read = self.read_now();
+        }
+        Some((read, written))
+    }
+
+    /// Qt: `QAbstractSocket::waitForReadyRead(msecs)`.
+    pub(crate) fn wait_for_ready_read(&self, timeout: Option<Duration>) -> bool {
+        let deadline = deadline_after(timeout);
+        match self.state() {
+            SocketState::Unconnected | SocketState::Bound => return false,
+            SocketState::HostLookup | SocketState::Connecting => {
+                if !self.wait_for_connected(timeout) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+        loop {
+            if self.state() != SocketState::Connected && self.state() != SocketState::Closing {
+                return false;
+            }
+            match self.wait_step(deadline) {
+                Some((read, _)) if read > 0 => return true,
+                Some(_) => {}
+                None => {
+                    self.wait_timed_out();
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Qt: `QAbstractSocket::waitForBytesWritten(msecs)`.
+    pub(crate) fn wait_for_bytes_written(&self, timeout: Option<Duration>) -> bool {
+        let deadline = deadline_after(timeout);
+        match self.state() {
+            SocketState::Unconnected | SocketState::Bound => {
+                log::warn!("wait_for_bytes_written() is not allowed in UnconnectedState");
+                return false;
+            }
+            SocketState::HostLookup | SocketState::Connecting => {
+                if !self.wait_for_connected(timeout) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+        if self.d.borrow().write_buf.is_empty() {
+            return false;
+        }
+        loop {
+            if !matches!(self.state(), SocketState::Connected | SocketState::Closing) {
+                return false;
+            }
+            match self.wait_step(deadline) {
+                Some((_, written)) if written > 0 => return true,
+                Some(_) => {}
+                None => {
+                    self.wait_timed_out();
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Qt: `QAbstractSocket::waitForDisconnected(msecs)`.
+    pub(crate) fn wait_for_disconnected(&self, timeout: Option<Duration>) -> bool {
+        let deadline = deadline_after(timeout);
+        match self.state() {
+            SocketState::Unconnected => {
+                log::warn!("wait_for_disconnected() is not allowed in UnconnectedState");
+                return false;
+            }
+            SocketState::HostLookup | SocketState::Connecting => {
+                if !self.wait_for_connected(timeout) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+        while self.state() != SocketState::Unconnected {
+            if self.wait_step(deadline).is_none() {
+                self.wait_timed_out();
+                return false;
+            }
+        }
+        true
+    }
+}

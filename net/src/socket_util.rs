@@ -1,0 +1,88 @@
+//! OS socket helpers on top of socket2: binding with Qt's `BindMode`, and
+//! the socket options of `QAbstractSocket::SocketOption`.
+
+use std::io;
+use std::net::SocketAddr;
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
+use crate::socket::{BindMode, SocketOption};
+
+/// A non-blocking TCP socket bound to `address` (not listening).
+/// `dual_stack` binds `::` with `IPV6_V6ONLY` off, Qt's `Any`.
+pub(crate) fn bind_stream(
+    address: SocketAddr,
+    mode: BindMode,
+    dual_stack: bool,
+) -> io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )?;
+    if address.is_ipv6() {
+        socket.set_only_v6(!dual_stack)?;
+    }
+    if let Some(reuse) = mode.reuse_address() {
+        socket.set_reuse_address(reuse)?;
+    }
+    socket.bind(&address.into())?;
+    Ok(socket)
+}
+
+/// Sets `option` the way Qt's native engine does on Unix.
+pub(crate) fn set_option(socket: SockRef<'_>, option: SocketOption, value: i32) -> io::Result<()> {
+    let on = value != 0;
+    match option {
+        SocketOption::LowDelay => socket.set_tcp_nodelay(on),
+        SocketOption::KeepAlive => socket.set_keepalive(on),
+        SocketOption::MulticastTtl => match is_v6(&socket)? {
+            true => socket.set_multicast_hops_v6(value as u32),
+            false => socket.set_multicast_ttl_v4(value as u32),
+        },
+        SocketOption::MulticastLoopback => match is_v6(&socket)? {
+            true => socket.set_multicast_loop_v6(on),
+            false => socket.set_multicast_loop_v4(on),
+        },
+        SocketOption::TypeOfService => socket.set_tos_v4(value as u32),
+        SocketOption::SendBufferSize => socket.set_send_buffer_size(value.max(0) as usize),
+        SocketOption::ReceiveBufferSize => socket.set_recv_buffer_size(value.max(0) as usize),
+        SocketOption::PathMtu => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the path MTU is read only",
+        )),
+    }
+}
+
+/// Reads `option` as an integer, as Qt's `socketOption` does.
+pub(crate) fn get_option(socket: SockRef<'_>, option: SocketOption) -> io::Result<i32> {
+    let int = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+    let size = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
+    Ok(match option {
+        SocketOption::LowDelay => socket.tcp_nodelay()? as i32,
+        SocketOption::KeepAlive => socket.keepalive()? as i32,
+        SocketOption::MulticastTtl => match is_v6(&socket)? {
+            true => int(socket.multicast_hops_v6()?),
+            false => int(socket.multicast_ttl_v4()?),
+        },
+        SocketOption::MulticastLoopback => match is_v6(&socket)? {
+            true => socket.multicast_loop_v6()? as i32,
+            false => socket.multicast_loop_v4()? as i32,
+        },
+        SocketOption::TypeOfService => int(socket.tos_v4()?),
+        SocketOption::SendBufferSize => size(socket.send_buffer_size()?),
+        SocketOption::ReceiveBufferSize => size(socket.recv_buffer_size()?),
+        // socket2 has no IP_MTU getter and the crate forbids unsafe code,
+        // so the path MTU is reported as unavailable (Qt's invalid QVariant).
+        SocketOption::PathMtu => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "IP_MTU is not available",
+            ))
+        }
+    })
+}
+
+fn is_v6(socket: &SockRef<'_>) -> io::Result<bool> {
+    Ok(socket.domain()? == Domain::IPV6)
+}

@@ -1,0 +1,821 @@
+//! `TcpServer` (Qt: `QTcpServer`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use sigloop_core::{EventDispatcher, IoHandler, IoRegistration, Lifecycle, Readiness};
+use sigloop_signals::{Receiver, Signal};
+use socket2::Socket;
+
+use crate::host_address::{HostAddress, SpecialAddress};
+use crate::socket::{from_io, text, BindMode, Op, SocketError};
+use crate::tcp_socket::TcpSocket;
+
+/// What the server does with an accepted connection's fd instead of
+/// making a [`TcpSocket`]; see [`TcpServer::set_incoming_connection_handler`].
+type IncomingHandler = Box<dyn FnMut(OwnedFd)>;
+
+/// Accepts TCP connections on the thread's event loop.
+///
+/// Each accepted connection becomes a connected [`TcpSocket`] in the
+/// pending queue, announced by [`pending_connection_available`](Self::pending_connection_available)
+/// and then [`new_connection`](Self::new_connection); take it with
+/// [`next_pending_connection`](Self::next_pending_connection). When
+/// [`max_pending_connections`](Self::max_pending_connections) sockets wait
+/// in the queue, accepting pauses (the kernel backlog keeps queueing) until
+/// one is taken. An accept error pauses accepting until
+/// [`resume_accepting`](Self::resume_accepting), so descriptor exhaustion
+/// cannot spin.
+///
+/// Qt: `QTcpServer`.
+///
+/// # Examples
+///
+/// ```
+/// use sigloop_core::{EventDispatcher, IoDevice};
+/// use sigloop_net::{HostAddress, SpecialAddress, TcpServer};
+///
+/// let server = TcpServer::new();
+/// server.listen(&HostAddress::from(SpecialAddress::LocalHost), 0).unwrap();
+/// let port = server.server_port();
+/// let _c = server.new_connection().connect_to(&server, |server, _| {
+///     let socket = server.next_pending_connection().unwrap();
+///     socket.write(b"hi").unwrap();
+///     socket.disconnect_from_host();
+///     EventDispatcher::exit(0);
+/// });
+/// let client = std::net::TcpStream::connect(("127.0.0.1", port))?;
+/// assert_eq!(EventDispatcher::exec(), 0);
+/// # drop(client);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct TcpServer {
+    core: Rc<ServerCore>,
+}
+
+/// A weak handle to a [`TcpServer`].
+///
+/// # Examples
+///
+/// ```
+/// let server = sigloop_net::TcpServer::new();
+/// assert!(server.downgrade().upgrade().is_some());
+/// ```
+#[derive(Clone)]
+pub struct WeakTcpServer(Weak<ServerCore>);
+
+struct ServerCore {
+    this: Weak<ServerCore>,
+    d: RefCell<ServerData>,
+    new_connection: Signal<()>,
+    pending_connection_available: Signal<()>,
+    accept_error: Signal<SocketError>,
+    incoming: RefCell<Option<IncomingHandler>>,
+    accept_scheduled: Cell<bool>,
+    life: Lifecycle,
+}
+
+/// Whether the server takes connections from the kernel.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Accepting {
+    /// Not listening.
+    Off,
+    /// Accepting.
+    On,
+    /// Listening, but not accepting (paused by the application, by an
+    /// accept error, or by a full pending queue).
+    Paused,
+}
+
+struct ServerData {
+    listener: Option<TcpListener>,
+    registration: Option<IoRegistration>,
+    pending: VecDeque<TcpSocket>,
+    max_pending: usize,
+    backlog: i32,
+    accepting: Accepting,
+    /// Paused by the application or an error (not by the queue).
+    user_paused: bool,
+    address: HostAddress,
+    port: u16,
+    error: SocketError,
+    error_string: String,
+}
+
+impl TcpServer {
+    /// A server that is not listening.
+    /// Qt: `QTcpServer::QTcpServer()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = sigloop_net::TcpServer::new();
+    /// assert!(!server.is_listening());
+    /// assert_eq!(server.max_pending_connections(), 30);
+    /// assert_eq!(server.listen_backlog_size(), 50);
+    /// ```
+    pub fn new() -> Self {
+        TcpServer {
+            core: Rc::new_cyclic(|this| ServerCore {
+                this: this.clone(),
+                d: RefCell::new(ServerData {
+                    listener: None,
+                    registration: None,
+                    pending: VecDeque::new(),
+                    max_pending: 30,
+                    backlog: 50,
+                    accepting: Accepting::Off,
+                    user_paused: false,
+                    address: HostAddress::default(),
+                    port: 0,
+                    error: SocketError::Unknown,
+                    error_string: text::UNKNOWN.to_owned(),
+                }),
+                new_connection: Signal::new(),
+                pending_connection_available: Signal::new(),
+                accept_error: Signal::new(),
+                incoming: RefCell::new(None),
+                accept_scheduled: Cell::new(false),
+                life: Lifecycle::new(),
+            }),
+        }
+    }
+
+    /// A weak handle.
+    ///
+    /// # Examples
+    ///
+    /// See [`WeakTcpServer`].
+    pub fn downgrade(&self) -> WeakTcpServer {
+        WeakTcpServer(Rc::downgrade(&self.core))
+    }
+
+    /// Emitted for every accepted connection, after it was queued (or
+    /// handed to the incoming-connection handler).
+    /// Qt: `QTcpServer::newConnection()`.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpServer`].
+    pub fn new_connection(&self) -> &Signal<()> {
+        &self.core.new_connection
+    }
+
+    /// Emitted when a socket is added to the pending queue, before
+    /// `new_connection`. Qt: `QTcpServer::pendingConnectionAvailable()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = sigloop_net::TcpServer::new();
+    /// let _c = server.pending_connection_available().connect(|_| println!("queued"));
+    /// ```
+    pub fn pending_connection_available(&self) -> &Signal<()> {
+        &self.core.pending_connection_available
+    }
+
+    /// Emitted when `accept` fails; accepting is paused first.
+    /// Qt: `QTcpServer::acceptError(SocketError)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = sigloop_net::TcpServer::new();
+    /// let _c = server.accept_error().connect_to(&server, |server, error| {
+    ///     eprintln!("{error}: {}", server.error_string());
+    ///     server.resume_accepting();
+    /// });
+    /// ```
+    pub fn accept_error(&self) -> &Signal<SocketError> {
+        &self.core.accept_error
+    }
+
+    /// Emitted when deleted with [`delete_later`](Self::delete_later).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = sigloop_net::TcpServer::new();
+    /// let _c = server.destroyed().connect(|_| println!("gone"));
+    /// ```
+    pub fn destroyed(&self) -> &Signal<()> {
+        self.core.life.destroyed()
+    }
+
+    /// Listens on `address` and `port` (0 picks a free port).
+    /// [`SpecialAddress::Any`] is dual-stack (IPv6 and IPv4). Address reuse
+    /// (`SO_REUSEADDR`) is set first, as Qt does on Unix, so a port in
+    /// `TIME_WAIT` can be listened on again.
+    ///
+    /// Qt: `QTcpServer::listen(address, port)`.
+    ///
+    /// # Errors
+    ///
+    /// Already listening ([`SocketError::Operation`], with Qt's warning),
+    /// or the OS refused: `AddressInUse`, `SocketAddressNotAvailable`,
+    /// `SocketAccess`, `SocketResource`. [`server_error`](Self::server_error)
+    /// and [`error_string`](Self::error_string) tell the same; no signal is
+    /// emitted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{HostAddress, SpecialAddress, TcpServer};
+    /// let server = TcpServer::new();
+    /// server.listen(&HostAddress::from(SpecialAddress::Any), 0).unwrap();
+    /// assert!(server.is_listening());
+    /// assert_ne!(server.server_port(), 0);
+    /// ```
+    pub fn listen(&self, address: &HostAddress, port: u16) -> Result<(), SocketError> {
+        if self.is_listening() {
+            log::warn!("TcpServer::listen() called when already listening");
+            return Err(SocketError::Operation);
+        }
+        let dual_stack = *address == HostAddress::from(SpecialAddress::Any);
+        let target = address
+            .to_socket_addr(port)
+            .unwrap_or_else(|| SocketAddr::from(([0u8; 16], port)));
+        let backlog = self.core.d.borrow().backlog;
+        let result =
+            crate::socket_util::bind_stream(target, BindMode::REUSE_ADDRESS_HINT, dual_stack)
+                .and_then(|socket| {
+                    socket.listen(backlog)?;
+                    Ok(socket)
+                });
+        match result {
+            Ok(socket) => self.adopt_listener(socket, dual_stack),
+            Err(err) => {
+                let (error, text) = from_io(Op::Bind, &err);
+                self.core.set_error(error, text);
+                Err(error)
+            }
+        }
+    }
+
+    fn adopt_listener(&self, socket: Socket, dual_stack: bool) -> Result<(), SocketError> {
+        let local = socket.local_addr().ok().and_then(|a| a.as_socket());
+        let mut listener = TcpListener::from_std(std::net::TcpListener::from(socket));
+        let handler: Weak<dyn IoHandler> = self.core.this.clone();
+        let registration =
+            match IoRegistration::register(&mut listener, Interest::READABLE, handler) {
+                Ok(registration) => registration,
+                Err(err) => {
+                    let (error, text) = from_io(Op::Create, &err);
+                    self.core.set_error(error, text);
+                    return Err(error);
+                }
+            };
+        let mut d = self.core.d.borrow_mut();
+        d.listener = Some(listener);
+        d.registration = Some(registration);
+        d.accepting = Accepting::On;
+        d.user_paused = false;
+        d.port = local.map_or(0, |a| a.port());
+        d.address = match (dual_stack, local) {
+            (true, _) => HostAddress::from(SpecialAddress::Any),
+            (false, Some(a)) => HostAddress::from(a.ip()),
+            (false, None) => HostAddress::default(),
+        };
+        Ok(())
+    }
+
+    /// Stops listening and drops every pending connection that was not
+    /// taken. Qt: `QTcpServer::close()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{HostAddress, SpecialAddress, TcpServer};
+    /// let server = TcpServer::new();
+    /// server.listen(&HostAddress::from(SpecialAddress::LocalHost), 0).unwrap();
+    /// server.close();
+    /// assert!(!server.is_listening());
+    /// assert_eq!(server.server_port(), 0);
+    /// assert!(server.server_address().is_null());
+    /// ```
+    pub fn close(&self) {
+        let pending = {
+            let mut d = self.core.d.borrow_mut();
+            d.listener = None;
+            d.registration = None;
+            d.accepting = Accepting::Off;
+            d.port = 0;
+            d.address = HostAddress::default();
+            std::mem::take(&mut d.pending)
+        };
+        for socket in pending {
+            socket.abort();
+        }
+    }
+
+    /// Whether the server listens. Qt: `QTcpServer::isListening()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!sigloop_net::TcpServer::new().is_listening());
+    /// ```
+    pub fn is_listening(&self) -> bool {
+        self.core.d.borrow().accepting != Accepting::Off
+    }
+
+    /// The next accepted connection, or `None`. Taking one from a full
+    /// queue resumes accepting. Qt: `QTcpServer::nextPendingConnection()`.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpServer`].
+    pub fn next_pending_connection(&self) -> Option<TcpSocket> {
+        let socket = self.core.d.borrow_mut().pending.pop_front()?;
+        self.core.maybe_resume();
+        Some(socket)
+    }
+
+    /// Whether accepted connections wait in the queue.
+    /// Qt: `QTcpServer::hasPendingConnections()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!sigloop_net::TcpServer::new().has_pending_connections());
+    /// ```
+    pub fn has_pending_connections(&self) -> bool {
+        !self.core.d.borrow().pending.is_empty()
+    }
+
+    /// Adds a socket to the pending queue and emits
+    /// `pending_connection_available`. For incoming-connection handlers
+    /// that still want the queue. Qt: `QTcpServer::addPendingConnection()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{TcpServer, TcpSocket};
+    /// let server = TcpServer::new();
+    /// server.add_pending_connection(TcpSocket::new());
+    /// assert!(server.has_pending_connections());
+    /// ```
+    pub fn add_pending_connection(&self, socket: TcpSocket) {
+        self.core.d.borrow_mut().pending.push_back(socket);
+        self.core.pending_connection_available.emit(&());
+    }
+
+    /// The queue length at which accepting pauses (default 30).
+    /// Qt: `QTcpServer::maxPendingConnections()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sigloop_net::TcpServer::new().max_pending_connections(), 30);
+    /// ```
+    pub fn max_pending_connections(&self) -> usize {
+        self.core.d.borrow().max_pending
+    }
+
+    /// Sets the queue limit. Qt: `QTcpServer::setMaxPendingConnections()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = sigloop_net::TcpServer::new();
+    /// server.set_max_pending_connections(1);
+    /// assert_eq!(server.max_pending_connections(), 1);
+    /// ```
+    pub fn set_max_pending_connections(&self, max: usize) {
+        self.core.d.borrow_mut().max_pending = max;
+        self.core.maybe_resume();
+    }
+
+    /// The `listen(2)` backlog (default 50).
+    /// Qt: `QTcpServer::listenBacklogSize()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sigloop_net::TcpServer::new().listen_backlog_size(), 50);
+    /// ```
+    pub fn listen_backlog_size(&self) -> i32 {
+        self.core.d.borrow().backlog
+    }
+
+    /// Sets the backlog for the next `listen`.
+    /// Qt: `QTcpServer::setListenBacklogSize()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = sigloop_net::TcpServer::new();
+    /// server.set_listen_backlog_size(1);
+    /// assert_eq!(server.listen_backlog_size(), 1);
+    /// ```
+    pub fn set_listen_backlog_size(&self, backlog: i32) {
+        self.core.d.borrow_mut().backlog = backlog;
+    }
+
+    /// Stops taking connections; the kernel keeps queueing them.
+    /// Qt: `QTcpServer::pauseAccepting()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = sigloop_net::TcpServer::new();
+    /// server.pause_accepting();
+    /// ```
+    pub fn pause_accepting(&self) {
+        let mut d = self.core.d.borrow_mut();
+        d.user_paused = true;
+        if d.accepting == Accepting::On {
+            d.accepting = Accepting::Paused;
+        }
+    }
+
+    /// Takes connections again (also after an accept error).
+    /// Qt: `QTcpServer::resumeAccepting()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = sigloop_net::TcpServer::new();
+    /// server.pause_accepting();
+    /// server.resume_accepting();
+    /// ```
+    pub fn resume_accepting(&self) {
+        self.core.d.borrow_mut().user_paused = false;
+        self.core.maybe_resume();
+    }
+
+    /// The listening address, null when not listening.
+    /// Qt: `QTcpServer::serverAddress()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(sigloop_net::TcpServer::new().server_address().is_null());
+    /// ```
+    pub fn server_address(&self) -> HostAddress {
+        self.core.d.borrow().address.clone()
+    }
+
+    /// The listening port, 0 when not listening.
+    /// Qt: `QTcpServer::serverPort()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sigloop_net::TcpServer::new().server_port(), 0);
+    /// ```
+    pub fn server_port(&self) -> u16 {
+        self.core.d.borrow().port
+    }
+
+    /// The last error. Qt: `QTcpServer::serverError()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sigloop_net::TcpServer::new().server_error(), sigloop_net::SocketError::Unknown);
+    /// ```
+    pub fn server_error(&self) -> SocketError {
+        self.core.d.borrow().error
+    }
+
+    /// Qt's text for the last error. Qt: `QTcpServer::errorString()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sigloop_net::TcpServer::new().error_string(), "Unknown error");
+    /// ```
+    pub fn error_string(&self) -> String {
+        self.core.d.borrow().error_string.clone()
+    }
+
+    /// The listening descriptor, `None` when not listening.
+    /// Qt: `QTcpServer::socketDescriptor()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sigloop_net::TcpServer::new().socket_descriptor(), None);
+    /// ```
+    pub fn socket_descriptor(&self) -> Option<RawFd> {
+        self.core
+            .d
+            .borrow()
+            .listener
+            .as_ref()
+            .map(|l| l.as_raw_fd())
+    }
+
+    /// Adopts a socket that is already listening.
+    /// Qt: `QTcpServer::setSocketDescriptor()`.
+    ///
+    /// # Errors
+    ///
+    /// Already listening ([`SocketError::Operation`]); `fd` is not a
+    /// listening stream socket ([`SocketError::UnsupportedSocketOperation`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let port = std_listener.local_addr()?.port();
+    /// let server = sigloop_net::TcpServer::new();
+    /// server.set_socket_descriptor(std_listener.into()).unwrap();
+    /// assert_eq!(server.server_port(), port);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_socket_descriptor(&self, fd: OwnedFd) -> Result<(), SocketError> {
+        if self.is_listening() {
+            log::warn!("TcpServer::set_socket_descriptor() called when already listening");
+            return Err(SocketError::Operation);
+        }
+        let socket = Socket::from(fd);
+        let usable = socket.r#type().is_ok_and(|t| t == socket2::Type::STREAM)
+            && socket.is_listener().unwrap_or(false)
+            && socket.set_nonblocking(true).is_ok();
+        if !usable {
+            self.core
+                .set_error(SocketError::UnsupportedSocketOperation, text::UNSUPPORTED);
+            return Err(SocketError::UnsupportedSocketOperation);
+        }
+        self.adopt_listener(socket, false)
+    }
+
+    /// Hands every accepted connection's fd to `handler` instead of
+    /// queueing a [`TcpSocket`]; `new_connection` is still emitted. This is
+    /// how connections reach worker threads: send the fd, and adopt it
+    /// there with [`TcpSocket::set_socket_descriptor`].
+    ///
+    /// Qt: overriding `QTcpServer::incomingConnection(qintptr)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let (tx, _rx) = mpsc::channel();
+    /// let server = sigloop_net::TcpServer::new();
+    /// server.set_incoming_connection_handler(move |fd| {
+    ///     let _ = tx.send(fd); // a worker thread adopts it
+    /// });
+    /// ```
+    pub fn set_incoming_connection_handler(&self, handler: impl FnMut(OwnedFd) + 'static) {
+        *self.core.incoming.borrow_mut() = Some(Box::new(handler));
+    }
+
+    /// Blocks until a connection arrives (accepting it as the loop would,
+    /// with the same signals) or `timeout` passes (`None`: forever).
+    /// Returns `(accepted, timed_out)`.
+    /// Qt: `QTcpServer::waitForNewConnection(msec, &timedOut)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sigloop_net::{HostAddress, SpecialAddress, TcpServer};
+    /// let server = TcpServer::new();
+    /// server.listen(&HostAddress::from(SpecialAddress::LocalHost), 0).unwrap();
+    /// let _client = std::net::TcpStream::connect(("127.0.0.1", server.server_port()))?;
+    /// assert_eq!(server.wait_for_new_connection(Some(Duration::from_secs(10))), (true, false));
+    /// assert!(server.has_pending_connections());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wait_for_new_connection(&self, timeout: Option<Duration>) -> (bool, bool) {
+        let Some(fd) = self.socket_descriptor() else {
+            return (false, false);
+        };
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let before = self.core.d.borrow().pending.len();
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return (false, true);
+            }
+            match wait_readable(fd, left) {
+                Ok(true) => {
+                    let accepted = self.core.accept_some();
+                    if accepted > 0 || self.core.d.borrow().pending.len() > before {
+                        return (true, false);
+                    }
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    log::warn!("wait_for_new_connection: {err}");
+                    return (false, false);
+                }
+            }
+        }
+    }
+
+    /// Stops listening, emits `destroyed` and drops all connections once
+    /// control returns to the loop level this is called from.
+    /// Qt: `QObject::deleteLater()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_core::EventDispatcher;
+    /// let server = sigloop_net::TcpServer::new();
+    /// server.delete_later();
+    /// EventDispatcher::send_posted_deletes();
+    /// assert!(server.is_deleted());
+    /// ```
+    pub fn delete_later(&self) {
+        let server = self.clone();
+        self.core.life.delete_later(move || {
+            if server.core.life.begin_delete() {
+                server.close();
+                server.core.life.finish();
+                server.core.new_connection.disconnect_all();
+                server.core.pending_connection_available.disconnect_all();
+                server.core.accept_error.disconnect_all();
+            }
+        });
+    }
+
+    /// Whether [`delete_later`](Self::delete_later) has taken effect.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!sigloop_net::TcpServer::new().is_deleted());
+    /// ```
+    pub fn is_deleted(&self) -> bool {
+        self.core.life.is_deleted()
+    }
+}
+
+/// Waits until `fd` is readable, at most `timeout`.
+fn wait_readable(fd: RawFd, timeout: Option<Duration>) -> io::Result<bool> {
+    let mut poll = Poll::new()?;
+    poll.registry()
+        .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)?;
+    let mut events = Events::with_capacity(1);
+    match poll.poll(&mut events, timeout) {
+        Ok(()) => Ok(!events.is_empty()),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+impl ServerCore {
+    fn set_error(&self, error: SocketError, text: impl Into<String>) {
+        let mut d = self.d.borrow_mut();
+        d.error = error;
+        d.error_string = text.into();
+    }
+
+    /// Accepting resumes when it is paused only by a full queue that now
+    /// has room; it continues from the loop (the kernel's edge is gone).
+    fn maybe_resume(&self) {
+        let resume = {
+            let mut d = self.d.borrow_mut();
+            let room = d.pending.len() < d.max_pending;
+            if d.accepting == Accepting::Paused && !d.user_paused && room {
+                d.accepting = Accepting::On;
+                true
+            } else {
+                false
+            }
+        };
+        if resume && !self.accept_scheduled.replace(true) {
+            let this = self.this.clone();
+            EventDispatcher::post(move || {
+                if let Some(server) = this.upgrade() {
+                    server.accept_scheduled.set(false);
+                    server.accept_some();
+                }
+            });
+        }
+    }
+
+    /// Qt's accept loop: until `WouldBlock`, a full queue, an error, or
+    /// the server stops listening. Returns the connections accepted.
+    fn accept_some(&self) -> usize {
+        let mut accepted = 0;
+        loop {
+            let result = {
+                let mut d = self.d.borrow_mut();
+                if d.accepting != Accepting::On {
+                    return accepted;
+                }
+                if d.pending.len() >= d.max_pending && self.incoming.borrow().is_none() {
+                    d.accepting = Accepting::Paused;
+                    return accepted;
+                }
+                match d.listener.as_ref() {
+                    Some(listener) => listener.accept(),
+                    None => return accepted,
+                }
+            };
+            match result {
+                Ok((stream, _)) => {
+                    accepted += 1;
+                    self.incoming_connection(stream);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return accepted,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
+                Err(e) => {
+                    let (error, text) = from_io(Op::Accept, &e);
+                    {
+                        let mut d = self.d.borrow_mut();
+                        d.user_paused = true;
+                        d.accepting = Accepting::Paused;
+                    }
+                    self.set_error(error, text);
+                    self.accept_error.emit(&error);
+                    return accepted;
+                }
+            }
+        }
+    }
+
+    /// Qt's `incomingConnection` + `addPendingConnection`, then
+    /// `newConnection`.
+    fn incoming_connection(&self, stream: TcpStream) {
+        let handler = self.incoming.borrow_mut().take();
+        match handler {
+            Some(mut handler) => {
+                handler(OwnedFd::from(stream));
+                let mut slot = self.incoming.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(handler);
+                }
+            }
+            None => match TcpSocket::from_accepted(stream) {
+                Ok(socket) => {
+                    self.d.borrow_mut().pending.push_back(socket);
+                    self.pending_connection_available.emit(&());
+                }
+                Err(err) => log::warn!("TcpServer: cannot register an accepted socket: {err}"),
+            },
+        }
+        self.new_connection.emit(&());
+    }
+}
+
+impl IoHandler for ServerCore {
+    fn ready(&self, _readiness: Readiness) {
+        self.accept_some();
+    }
+}
+
+impl Default for TcpServer {
+    fn default() -> Self {
+        TcpServer::new()
+    }
+}
+
+impl WeakTcpServer {
+    /// The server, if it exists and was not deleted.
+    ///
+    /// # Examples
+    ///
+    /// See [`WeakTcpServer`].
+    pub fn upgrade(&self) -> Option<TcpServer> {
+        let core = self.0.upgrade()?;
+        (!core.life.is_deleted()).then_some(TcpServer { core })
+    }
+}
+
+impl Receiver for TcpServer {
+    type Weak = WeakTcpServer;
+
+    fn downgrade(&self) -> WeakTcpServer {
+        TcpServer::downgrade(self)
+    }
+
+    fn upgrade(weak: &WeakTcpServer) -> Option<Self> {
+        weak.upgrade()
+    }
+
+    fn identity(&self) -> usize {
+        Rc::as_ptr(&self.core) as usize
+    }
+}
+
+impl fmt::Debug for TcpServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpServer")
+            .field("listening", &self.is_listening())
+            .field("port", &self.server_port())
+            .finish()
+    }
+}
+
+impl fmt::Debug for WeakTcpServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WeakTcpServer")
+    }
+}
