@@ -3,8 +3,8 @@
 //! This crate is the home of QtNetwork's classes — `TcpSocket`,
 //! `TcpServer`, `UdpSocket`, `HostAddress`, `HostInfo`, TLS and proxies —
 //! built on the event loop of [`sigloop_core`] and the signals of
-//! [`sigloop_signals`]. So far it has addresses and name lookups:
-//! [`HostAddress`] (`QHostAddress`) and [`HostInfo`] (`QHostInfo`).
+//! [`sigloop_signals`]. So far it has addresses and name lookups
+//! ([`HostAddress`], [`HostInfo`]) and TCP ([`TcpSocket`], [`TcpServer`]).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -17,6 +17,7 @@ use sigloop_signals::{Receiver, Signal};
 use socket2::Socket;
 
 use crate::host_address::{HostAddress, SpecialAddress};
+use crate::socket::engine::SocketParent;
 use crate::socket::{from_io, text, BindMode, Op, SocketError};
 use crate::tcp_socket::TcpSocket;
 
@@ -60,7 +61,21 @@ type IncomingHandler = Box<dyn FnMut(OwnedFd)>;
 /// ```
 #[derive(Clone)]
 pub struct TcpServer {
+    // Declared first so it drops while `core` is still alive.
+    owner: Rc<Owner>,
     core: Rc<ServerCore>,
+}
+
+/// Shared by the application's handles only: the last one going destroys
+/// the server as Qt's `delete` does (close, `destroyed`, connections dropped).
+struct Owner(Weak<ServerCore>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if let Some(core) = self.0.upgrade() {
+            core.delete_now();
+        }
+    }
 }
 
 /// A weak handle to a [`TcpServer`].
@@ -72,7 +87,10 @@ pub struct TcpServer {
 /// assert!(server.downgrade().upgrade().is_some());
 /// ```
 #[derive(Clone)]
-pub struct WeakTcpServer(Weak<ServerCore>);
+pub struct WeakTcpServer {
+    owner: Weak<Owner>,
+    core: Weak<ServerCore>,
+}
 
 struct ServerCore {
     this: Weak<ServerCore>,
@@ -81,6 +99,10 @@ struct ServerCore {
     pending_connection_available: Signal<()>,
     accept_error: Signal<SocketError>,
     incoming: RefCell<Option<IncomingHandler>>,
+    /// Every socket the server accepted and the application has not
+    /// deleted: Qt parents them to the server, so a slot may take one with
+    /// `next_pending_connection` and keep no handle of its own.
+    children: RefCell<slab::Slab<TcpSocket>>,
     accept_scheduled: Cell<bool>,
     life: Lifecycle,
 }
@@ -125,29 +147,32 @@ impl TcpServer {
     /// assert_eq!(server.listen_backlog_size(), 50);
     /// ```
     pub fn new() -> Self {
-        TcpServer {
-            core: Rc::new_cyclic(|this| ServerCore {
-                this: this.clone(),
-                d: RefCell::new(ServerData {
-                    listener: None,
-                    registration: None,
-                    pending: VecDeque::new(),
-                    max_pending: 30,
-                    backlog: 50,
-                    accepting: Accepting::Off,
-                    user_paused: false,
-                    address: HostAddress::default(),
-                    port: 0,
-                    error: SocketError::Unknown,
-                    error_string: text::UNKNOWN.to_owned(),
-                }),
-                new_connection: Signal::new(),
-                pending_connection_available: Signal::new(),
-                accept_error: Signal::new(),
-                incoming: RefCell::new(None),
-                accept_scheduled: Cell::new(false),
-                life: Lifecycle::new(),
+        let core = Rc::new_cyclic(|this| ServerCore {
+            this: this.clone(),
+            d: RefCell::new(ServerData {
+                listener: None,
+                registration: None,
+                pending: VecDeque::new(),
+                max_pending: 30,
+                backlog: 50,
+                accepting: Accepting::Off,
+                user_paused: false,
+                address: HostAddress::default(),
+                port: 0,
+                error: SocketError::Unknown,
+                error_string: text::UNKNOWN.to_owned(),
             }),
+            new_connection: Signal::new(),
+            pending_connection_available: Signal::new(),
+            accept_error: Signal::new(),
+            incoming: RefCell::new(None),
+            children: RefCell::new(slab::Slab::new()),
+            accept_scheduled: Cell::new(false),
+            life: Lifecycle::new(),
+        });
+        TcpServer {
+            owner: Rc::new(Owner(Rc::downgrade(&core))),
+            core,
         }
     }
 
@@ -157,7 +182,10 @@ impl TcpServer {
     ///
     /// See [`WeakTcpServer`].
     pub fn downgrade(&self) -> WeakTcpServer {
-        WeakTcpServer(Rc::downgrade(&self.core))
+        WeakTcpServer {
+            owner: Rc::downgrade(&self.owner),
+            core: Rc::downgrade(&self.core),
+        }
     }
 
     /// Emitted for every accepted connection, after it was queued (or
@@ -304,18 +332,7 @@ impl TcpServer {
     /// assert!(server.server_address().is_null());
     /// ```
     pub fn close(&self) {
-        let pending = {
-            let mut d = self.core.d.borrow_mut();
-            d.listener = None;
-            d.registration = None;
-            d.accepting = Accepting::Off;
-            d.port = 0;
-            d.address = HostAddress::default();
-            std::mem::take(&mut d.pending)
-        };
-        for socket in pending {
-            socket.abort();
-        }
+        self.core.close();
     }
 
     /// Whether the server listens. Qt: `QTcpServer::isListening()`.
@@ -330,7 +347,13 @@ impl TcpServer {
     }
 
     /// The next accepted connection, or `None`. Taking one from a full
-    /// queue resumes accepting. Qt: `QTcpServer::nextPendingConnection()`.
+    /// queue resumes accepting.
+    ///
+    /// As in Qt, the server owns the sockets it accepted: one stays alive
+    /// after the caller drops its handle, until [`TcpSocket::delete_later`]
+    /// (the usual reply to `disconnected`) or the server's destruction.
+    ///
+    /// Qt: `QTcpServer::nextPendingConnection()`.
     ///
     /// # Examples
     ///
@@ -631,16 +654,8 @@ impl TcpServer {
     /// assert!(server.is_deleted());
     /// ```
     pub fn delete_later(&self) {
-        let server = self.clone();
-        self.core.life.delete_later(move || {
-            if server.core.life.begin_delete() {
-                server.close();
-                server.core.life.finish();
-                server.core.new_connection.disconnect_all();
-                server.core.pending_connection_available.disconnect_all();
-                server.core.accept_error.disconnect_all();
-            }
-        });
+        let core = self.core.clone();
+        self.core.life.delete_later(move || core.delete_now());
     }
 
     /// Whether [`delete_later`](Self::delete_later) has taken effect.
@@ -669,6 +684,35 @@ fn wait_readable(fd: RawFd, timeout: Option<Duration>) -> io::Result<bool> {
 }
 
 impl ServerCore {
+    /// Qt's destructor: close (pending sockets are destroyed), `destroyed`,
+    /// every connection dropped.
+    fn delete_now(&self) {
+        if self.life.begin_delete() {
+            self.close();
+            // Qt deletes a server's children with it.
+            let children = std::mem::take(&mut *self.children.borrow_mut());
+            drop(children);
+            self.life.finish();
+            self.new_connection.disconnect_all();
+            self.pending_connection_available.disconnect_all();
+            self.accept_error.disconnect_all();
+        }
+    }
+
+    fn close(&self) {
+        let pending = {
+            let mut d = self.d.borrow_mut();
+            d.listener = None;
+            d.registration = None;
+            d.accepting = Accepting::Off;
+            d.port = 0;
+            d.address = HostAddress::default();
+            std::mem::take(&mut d.pending)
+        };
+        // Dropping the queued handles destroys the sockets (they abort).
+        drop(pending);
+    }
+
     fn set_error(&self, error: SocketError, text: impl Into<String>) {
         let mut d = self.d.borrow_mut();
         d.error = error;
@@ -755,6 +799,9 @@ impl ServerCore {
             }
             None => match TcpSocket::from_accepted(stream) {
                 Ok(socket) => {
+                    let key = self.children.borrow_mut().insert(socket.clone());
+                    let parent: Weak<dyn SocketParent> = self.this.clone();
+                    socket.set_parent(parent, key);
                     self.d.borrow_mut().pending.push_back(socket);
                     self.pending_connection_available.emit(&());
                 }
@@ -762,6 +809,14 @@ impl ServerCore {
             },
         }
         self.new_connection.emit(&());
+    }
+}
+
+impl SocketParent for ServerCore {
+    fn child_deleted(&self, key: usize) {
+        let child = self.children.borrow_mut().try_remove(key);
+        // Dropped outside the borrow: it may run the socket's destructor.
+        drop(child);
     }
 }
 
@@ -784,8 +839,9 @@ impl WeakTcpServer {
     ///
     /// See [`WeakTcpServer`].
     pub fn upgrade(&self) -> Option<TcpServer> {
-        let core = self.0.upgrade()?;
-        (!core.life.is_deleted()).then_some(TcpServer { core })
+        let owner = self.owner.upgrade()?;
+        let core = self.core.upgrade()?;
+        (!core.life.is_deleted()).then_some(TcpServer { owner, core })
     }
 }
 

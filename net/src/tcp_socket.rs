@@ -60,7 +60,24 @@ use crate::socket::{
 /// ```
 #[derive(Clone)]
 pub struct TcpSocket {
+    // Declared first so it drops while `core` is still alive.
+    owner: Rc<Owner>,
     core: Rc<SocketCore>,
+}
+
+/// Shared by the application's handles only (the loop and internal
+/// callbacks hold the core weakly or briefly): when the last handle goes,
+/// the socket is destroyed the way Qt's `delete` does it.
+struct Owner(Weak<SocketCore>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if let Some(core) = self.0.upgrade() {
+            // Qt's destructor: abort (its signals are emitted from here),
+            // then `destroyed`, then every connection is dropped.
+            core.delete_now();
+        }
+    }
 }
 
 /// A weak handle to a [`TcpSocket`].
@@ -75,7 +92,10 @@ pub struct TcpSocket {
 /// assert!(weak.upgrade().is_none());
 /// ```
 #[derive(Clone)]
-pub struct WeakTcpSocket(Weak<SocketCore>);
+pub struct WeakTcpSocket {
+    owner: Weak<Owner>,
+    core: Weak<SocketCore>,
+}
 
 impl TcpSocket {
     /// An unconnected socket: state `Unconnected`, not open, error
@@ -93,8 +113,10 @@ impl TcpSocket {
     /// assert_eq!(socket.error_string(), "Unknown error");
     /// ```
     pub fn new() -> Self {
+        let core = SocketCore::new(SocketType::Tcp);
         TcpSocket {
-            core: SocketCore::new(SocketType::Tcp),
+            owner: Rc::new(Owner(Rc::downgrade(&core))),
+            core,
         }
     }
 
@@ -104,7 +126,10 @@ impl TcpSocket {
     ///
     /// See [`WeakTcpSocket`].
     pub fn downgrade(&self) -> WeakTcpSocket {
-        WeakTcpSocket(Rc::downgrade(&self.core))
+        WeakTcpSocket {
+            owner: Rc::downgrade(&self.owner),
+            core: Rc::downgrade(&self.core),
+        }
     }
 
     // ----- signals -----------------------------------------------------
@@ -973,6 +998,15 @@ impl TcpSocket {
 
     /// A socket for a connection a server accepted: `Connected`, open for
     /// reading and writing, no signals emitted (Qt's `incomingConnection`).
+    /// Makes `parent` keep this socket alive until it is deleted.
+    pub(crate) fn set_parent(
+        &self,
+        parent: Weak<dyn crate::socket::engine::SocketParent>,
+        key: usize,
+    ) {
+        self.core.d.borrow_mut().parent = Some((parent, key));
+    }
+
     pub(crate) fn from_accepted(mut stream: TcpStream) -> io::Result<TcpSocket> {
         let socket = TcpSocket::new();
         let registration = socket.core.register(&mut stream)?;
@@ -1029,8 +1063,9 @@ impl WeakTcpSocket {
     ///
     /// See [`WeakTcpSocket`].
     pub fn upgrade(&self) -> Option<TcpSocket> {
-        let core = self.0.upgrade()?;
-        (!core.life.is_deleted()).then_some(TcpSocket { core })
+        let owner = self.owner.upgrade()?;
+        let core = self.core.upgrade()?;
+        (!core.life.is_deleted()).then_some(TcpSocket { owner, core })
     }
 }
 

@@ -142,6 +142,14 @@ pub(crate) struct Data {
     pub(crate) connect_timeout: Duration,
     /// A socket made by `bind` and kept for the next connect.
     pub(crate) bound: Option<socket2::Socket>,
+    /// The server that accepted this socket and keeps it alive until it is
+    /// deleted (Qt: the socket is parented to the server).
+    pub(crate) parent: Option<(Weak<dyn SocketParent>, usize)>,
+}
+
+/// An owner of sockets (a server) told when one of them is deleted.
+pub(crate) trait SocketParent {
+    fn child_deleted(&self, key: usize);
 }
 
 /// Deferred work bits; see [`SocketCore::schedule`].
@@ -185,6 +193,7 @@ impl SocketCore {
                 connect: None,
                 connect_timeout: DEFAULT_CONNECT_TIMEOUT,
                 bound: None,
+                parent: None,
             }),
             sig: SocketSignals::default(),
             life: Lifecycle::new(),
@@ -268,6 +277,10 @@ impl SocketCore {
             self.abort();
             self.life.finish();
             self.sig.disconnect_all();
+            let parent = self.d.borrow_mut().parent.take();
+            if let Some(parent) = parent.and_then(|(p, key)| Some((p.upgrade()?, key))) {
+                parent.0.child_deleted(parent.1);
+            }
         }
     }
 }
