@@ -34,6 +34,10 @@ pub use sigloop_core::{
     LoopThread, NotifierKind, ProcessEventsFlags, QueueClosed, Readiness, SocketNotifier, Timer,
     TimerType, WeakSocketNotifier, WeakTimer,
 };
+pub use sigloop_net::{
+    AddressParseError, ConversionMode, HostAddress, HostInfo, HostInfoError, LookupId,
+    NetworkLayerProtocol, SpecialAddress,
+};
 pub use sigloop_signals::{
     ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
 };

@@ -359,8 +359,9 @@ impl HostInfo {
     /// (which must be run, e.g. with [`EventDispatcher::exec`]), with the
     /// result — never from inside this call, even for an IP literal or an
     /// empty name, which are answered without asking the resolver. Names
-    /// go to the shared resolver pool. [`abort_host_lookup`]
-    /// (Self::abort_host_lookup) cancels the callback.
+    /// go to the shared resolver pool.
+    /// [`abort_host_lookup`](Self::abort_host_lookup) cancels the
+    /// callback.
     ///
     /// Qt: `QHostInfo::lookupHost(const QString &name, Functor functor)`.
     ///
