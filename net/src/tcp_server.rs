@@ -269,7 +269,7 @@ impl TcpServer {
             log::warn!("TcpServer::listen() called when already listening");
             return Err(SocketError::Operation);
         }
-        let dual_stack = *address == HostAddress::from(SpecialAddress::Any);
+        let dual_stack = *address == SpecialAddress::Any;
         let target = address
             .to_socket_addr(port)
             .unwrap_or_else(|| SocketAddr::from(([0u8; 16], port)));

@@ -192,17 +192,22 @@ impl SocketCore {
         Some((read, written))
     }
 
+    /// The other waits first finish a lookup or connect in progress, as
+    /// Qt's do; `false` if that fails.
+    fn connect_first(&self, timeout: Option<Duration>) -> bool {
+        match self.state() {
+            SocketState::HostLookup | SocketState::Connecting => self.wait_for_connected(timeout),
+            _ => true,
+        }
+    }
+
     /// Qt: `QAbstractSocket::waitForReadyRead(msecs)`.
     pub(crate) fn wait_for_ready_read(&self, timeout: Option<Duration>) -> bool {
         let deadline = deadline_after(timeout);
-        match self.state() {
-            SocketState::Unconnected | SocketState::Bound => return false,
-            SocketState::HostLookup | SocketState::Connecting => {
-                if !self.wait_for_connected(timeout) {
-                    return false;
-                }
-            }
-            _ => {}
+        if matches!(self.state(), SocketState::Unconnected | SocketState::Bound)
+            || !self.connect_first(timeout)
+        {
+            return false;
         }
         loop {
             if self.state() != SocketState::Connected && self.state() != SocketState::Closing {
@@ -222,17 +227,12 @@ impl SocketCore {
     /// Qt: `QAbstractSocket::waitForBytesWritten(msecs)`.
     pub(crate) fn wait_for_bytes_written(&self, timeout: Option<Duration>) -> bool {
         let deadline = deadline_after(timeout);
-        match self.state() {
-            SocketState::Unconnected | SocketState::Bound => {
-                log::warn!("wait_for_bytes_written() is not allowed in UnconnectedState");
-                return false;
-            }
-            SocketState::HostLookup | SocketState::Connecting => {
-                if !self.wait_for_connected(timeout) {
-                    return false;
-                }
-            }
-            _ => {}
+        if matches!(self.state(), SocketState::Unconnected | SocketState::Bound) {
+            log::warn!("wait_for_bytes_written() is not allowed in UnconnectedState");
+            return false;
+        }
+        if !self.connect_first(timeout) {
+            return false;
         }
         if self.d.borrow().write_buf.is_empty() {
             return false;
@@ -255,17 +255,12 @@ impl SocketCore {
     /// Qt: `QAbstractSocket::waitForDisconnected(msecs)`.
     pub(crate) fn wait_for_disconnected(&self, timeout: Option<Duration>) -> bool {
         let deadline = deadline_after(timeout);
-        match self.state() {
-            SocketState::Unconnected => {
-                log::warn!("wait_for_disconnected() is not allowed in UnconnectedState");
-                return false;
-            }
-            SocketState::HostLookup | SocketState::Connecting => {
-                if !self.wait_for_connected(timeout) {
-                    return false;
-                }
-            }
-            _ => {}
+        if self.state() == SocketState::Unconnected {
+            log::warn!("wait_for_disconnected() is not allowed in UnconnectedState");
+            return false;
+        }
+        if !self.connect_first(timeout) {
+            return false;
         }
         while self.state() != SocketState::Unconnected {
             if self.wait_step(deadline).is_none() {
