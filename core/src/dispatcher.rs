@@ -285,9 +285,22 @@ impl Inner {
             }
         }
         let mut pending = self.pending_io.borrow_mut();
+        // Readiness still pending from passes that excluded notifiers is
+        // merged with new edges of the same source, so a source is reported
+        // once per pass. One poll never repeats a token, so only those older
+        // entries are searched (none in a normal pass).
+        let carried = pending.len();
         for event in events.iter() {
-            if event.token() != WAKER_TOKEN {
-                pending.push((event.token(), Readiness::from_event(event)));
+            if event.token() == WAKER_TOKEN {
+                continue;
+            }
+            let readiness = Readiness::from_event(event);
+            match pending[..carried]
+                .iter_mut()
+                .find(|(t, _)| *t == event.token())
+            {
+                Some((_, earlier)) => *earlier = *earlier | readiness,
+                None => pending.push((event.token(), readiness)),
             }
         }
     }

@@ -237,16 +237,32 @@ impl IoRegistration {
     ///
     /// # Errors
     ///
-    /// What `mio::Registry::reregister` returns.
+    /// What `mio::Registry::reregister` returns; `NotConnected` once the
+    /// thread's loop is gone (while the thread exits).
     ///
     /// # Examples
     ///
     /// See [`IoRegistration`]; call it with the same source.
     pub fn reregister(&self, source: &mut impl Source, interest: Interest) -> io::Result<()> {
-        dispatcher::with_current(|inner| inner.registry().reregister(source, self.token, interest))
+        // Not `with_current`: this also runs from destructors while the
+        // thread's loop is being torn down (objects owned by calls that
+        // never ran), where touching the loop's thread-local would panic
+        // inside a TLS destructor and abort the process.
+        dispatcher::try_with_current(|inner| {
+            inner.registry().reregister(source, self.token, interest)
+        })
+        .unwrap_or_else(|| {
+            Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "IoRegistration: the event loop is gone",
+            ))
+        })
     }
 
     /// Removes `source` from the loop and forgets the handler.
+    ///
+    /// Once the thread's loop is gone (while the thread exits) there is
+    /// nothing to remove it from, and this succeeds.
     ///
     /// # Errors
     ///
@@ -257,7 +273,7 @@ impl IoRegistration {
     ///
     /// See [`IoRegistration`].
     pub fn deregister(self, source: &mut impl Source) -> io::Result<()> {
-        dispatcher::with_current(|inner| inner.registry().deregister(source))
+        dispatcher::try_with_current(|inner| inner.registry().deregister(source)).unwrap_or(Ok(()))
     }
 }
 
