@@ -30,9 +30,10 @@ pub use sigloop_net as net;
 pub use sigloop_signals as signals;
 
 pub use sigloop_core::{
-    DeadlineTimer, ElapsedTimer, EventDispatcher, EventLoop, IoHandler, IoRegistration, LoopHandle,
-    LoopThread, NotifierKind, ProcessEventsFlags, QueueClosed, Readiness, SocketNotifier, Timer,
-    TimerType, WeakSocketNotifier, WeakTimer,
+    Buffer, ByteQueue, DeadlineTimer, DeviceError, ElapsedTimer, EventDispatcher, EventLoop,
+    IoDevice, IoHandler, IoRegistration, LoopHandle, LoopThread, NotifierKind, OpenMode,
+    ProcessEventsFlags, QueueClosed, Readiness, SocketNotifier, Timer, TimerType,
+    WeakSocketNotifier, WeakTimer,
 };
 pub use sigloop_net::{
     AddressParseError, ConversionMode, HostAddress, HostInfo, HostInfoError, LookupId,

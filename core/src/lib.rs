@@ -39,23 +39,29 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod buffer_device;
+mod byte_queue;
 mod dispatcher;
 mod elapsed;
 mod event_loop;
 mod flags;
 mod handle;
 mod io;
+mod io_device;
 mod notifier;
 mod object;
 mod thread;
 mod timer;
 mod timer_heap;
 
+pub use buffer_device::Buffer;
+pub use byte_queue::ByteQueue;
 pub use elapsed::{DeadlineTimer, ElapsedTimer};
 pub use event_loop::{EventDispatcher, EventLoop};
 pub use flags::ProcessEventsFlags;
 pub use handle::LoopHandle;
 pub use io::{IoHandler, IoRegistration, Readiness};
+pub use io_device::{DeviceError, IoDevice, OpenMode};
 pub use notifier::{NotifierKind, SocketNotifier, WeakSocketNotifier};
 pub use thread::LoopThread;
 pub use timer::{Timer, TimerType, WeakTimer};

@@ -1,0 +1,1063 @@
+//! `ByteQueue`: the chunked FIFO byte buffer behind socket read and write
+//! buffers (Qt: `QRingBuffer`).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+
+/// Smallest chunk made by [`ByteQueue::append`]; small writes coalesce
+/// into chunks of at least this size.
+const MIN_APPEND_CHUNK: usize = 512;
+/// Chunks made by [`ByteQueue::append`] double in size up to this.
+const MAX_APPEND_CHUNK: usize = 16 * 1024;
+/// [`ByteQueue::append_vec`] copies vectors shorter than this instead of
+/// keeping them as chunks of their own.
+const ADOPT_MIN: usize = MIN_APPEND_CHUNK;
+/// Smallest and largest reservation of [`ByteQueue::fill_from`].
+const MIN_FILL: usize = 4 * 1024;
+const MAX_FILL: usize = 64 * 1024;
+/// Size of the chunk [`ByteQueue::unget`] puts in front; its free front
+/// room makes further ungets O(1).
+const UNGET_CHUNK: usize = 16;
+
+/// A FIFO queue of bytes stored in chunks: the sans-I/O buffer that sockets
+/// use for their read and write buffers.
+///
+/// - **Memory follows the data.** An empty queue holds no heap memory at
+///   all, so idle sockets cost nothing; chunks are allocated as bytes
+///   arrive and freed as soon as they are consumed, and everything is freed
+///   the moment the queue becomes empty (no spare chunk is kept: an
+///   allocator's thread cache makes the next chunk cheap, and an idle
+///   connection then holds zero bytes). [`heap_bytes`](Self::heap_bytes)
+///   reports what is held.
+/// - **No whole-buffer copies.** Appends go to the tail (filling its spare
+///   capacity first, then a new chunk), reads take from the front, and
+///   every operation costs O(bytes touched) plus O(1) per chunk crossed.
+///   [`append_vec`](Self::append_vec) adopts a vector without copying it;
+///   [`front_chunk`](Self::front_chunk) + [`consume`](Self::consume) hand
+///   chunks to an OS write without copying them;
+///   [`fill_from`](Self::fill_from) lets an OS read land in the tail
+///   directly.
+/// - **Read transactions** (Qt: `QIODevice::startTransaction()`): while
+///   one is open, reads consume bytes logically but keep them, so
+///   [`rollback_transaction`](Self::rollback_transaction) can give them
+///   back. See [`start_transaction`](Self::start_transaction).
+///
+/// Qt: `QRingBuffer` (private), the buffer inside `QIODevice` and
+/// `QAbstractSocket`.
+///
+/// # Examples
+///
+/// ```
+/// use sigloop_core::ByteQueue;
+///
+/// let mut q = ByteQueue::new();
+/// q.append(b"hello\nwor");
+/// q.append_vec(b"ld\n".to_vec());
+/// assert_eq!(q.len(), 12);
+/// let line = q.index_of(b'\n', q.len()).map_or(0, |i| i + 1);
+/// assert_eq!(q.read_vec(line), b"hello\n");
+/// assert_eq!(q.read_vec(usize::MAX), b"world\n");
+/// assert!(q.is_empty());
+/// assert_eq!(q.heap_bytes(), 0);
+/// ```
+#[derive(Clone, Default)]
+pub struct ByteQueue {
+    /// The retained bytes: `chunks[0][head..]`, then the other chunks whole.
+    /// No chunk is empty except transiently inside a method.
+    chunks: VecDeque<Vec<u8>>,
+    /// Offset of the first retained byte in `chunks[0]`; 0 when empty.
+    head: usize,
+    /// Unread bytes (retained bytes minus those a transaction consumed).
+    len: usize,
+    /// The open read transaction, if any.
+    txn: Option<Txn>,
+    /// Next reservation size of `fill_from`; adapts to the read sizes.
+    fill_size: usize,
+}
+
+/// The read position of an open transaction. Bytes between the front of
+/// the queue and the cursor have been read but are kept for a rollback.
+#[derive(Clone, Copy, Default, Debug)]
+struct Txn {
+    /// Chunk holding the next unread byte.
+    idx: usize,
+    /// Offset of the next unread byte in `chunks[idx]`; may equal the
+    /// chunk's length, in which case reading continues at `idx + 1`.
+    off: usize,
+    /// Bytes read since the transaction started.
+    consumed: usize,
+}
+
+impl ByteQueue {
+    /// An empty queue. Allocates nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = sigloop_core::ByteQueue::new();
+    /// assert!(q.is_empty());
+    /// assert_eq!(q.heap_bytes(), 0);
+    /// ```
+    pub const fn new() -> Self {
+        ByteQueue {
+            chunks: VecDeque::new(),
+            head: 0,
+            len: 0,
+            txn: None,
+            fill_size: MIN_FILL,
+        }
+    }
+
+    /// Number of unread bytes. Bytes read inside an open transaction are
+    /// not counted (they come back on rollback).
+    /// Qt: `QRingBuffer::size()`, `QIODevice::bytesAvailable()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abc");
+    /// assert_eq!(q.len(), 3);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is nothing to read. Qt: `QRingBuffer::isEmpty()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// assert!(q.is_empty());
+    /// q.append(b"x");
+    /// assert!(!q.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Heap memory held, in bytes: the capacity of every chunk plus the
+    /// chunk list itself. Zero whenever the queue holds no bytes (unread or
+    /// kept by a transaction).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abc");
+    /// assert!(q.heap_bytes() >= 3);
+    /// q.skip(3);
+    /// assert_eq!(q.heap_bytes(), 0);
+    /// ```
+    pub fn heap_bytes(&self) -> usize {
+        self.chunks.iter().map(Vec::capacity).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<Vec<u8>>()
+    }
+
+    /// Appends a copy of `data` at the tail: into the tail chunk's spare
+    /// capacity first, then into one new chunk. Never moves bytes already
+    /// queued. Qt: `QRingBuffer::append()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"ab");
+    /// q.append(b"cd");
+    /// assert_eq!(q.read_vec(4), b"abcd");
+    /// ```
+    pub fn append(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        self.len += data.len();
+        let mut rest = data;
+        if let Some(tail) = self.chunks.back_mut() {
+            let room = tail.capacity() - tail.len();
+            let n = room.min(rest.len());
+            // Within capacity: no reallocation.
+            tail.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+        }
+        if !rest.is_empty() {
+            let grown = self
+                .chunks
+                .back()
+                .map_or(0, Vec::capacity)
+                .saturating_mul(2)
+                .clamp(MIN_APPEND_CHUNK, MAX_APPEND_CHUNK);
+            let mut chunk = Vec::with_capacity(rest.len().max(grown));
+            chunk.extend_from_slice(rest);
+            self.chunks.push_back(chunk);
+        }
+    }
+
+    /// Appends `data`, taking ownership: a vector of 512 bytes or more
+    /// becomes a chunk as it is, without copying; a shorter one is copied
+    /// into the tail like [`append`](Self::append), so many small vectors
+    /// don't make many small chunks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append_vec(vec![7; 4096]);
+    /// assert_eq!(q.len(), 4096);
+    /// assert_eq!(q.front_chunk().len(), 4096);
+    /// ```
+    pub fn append_vec(&mut self, data: Vec<u8>) {
+        if data.len() < ADOPT_MIN {
+            self.append(&data);
+        } else {
+            self.len += data.len();
+            self.chunks.push_back(data);
+        }
+    }
+
+    /// Reads straight from an OS source into the tail, without an
+    /// intermediate buffer.
+    ///
+    /// Reserves up to `max` bytes at the tail (in the tail chunk's spare
+    /// capacity when it has a useful amount, else in a new chunk of
+    /// `min(max, 4..64 KiB)`: the size adapts, doubling after reads that
+    /// fill it and halving after reads that use under a quarter), zeroes
+    /// them, calls `f` on them, and keeps the first `n` bytes where `Ok(n)`
+    /// is what `f` returned (clamped to the slice's length). On `Err` the
+    /// queue is unchanged and the error is returned. `max == 0` returns
+    /// `Ok(0)` without calling `f` (so a zero-length OS read is never
+    /// mistaken for end of file). A reservation `f` leaves unused is given
+    /// back: a new chunk that got no bytes is freed.
+    ///
+    /// The slice may be shorter than `max`; callers that read until
+    /// `WouldBlock` simply call again.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    ///
+    /// let mut source: &[u8] = b"from the kernel";
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// let n = q.fill_from(usize::MAX, |buf| source.read(buf))?;
+    /// assert_eq!(n, 15);
+    /// assert_eq!(q.read_vec(4), b"from");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn fill_from(
+        &mut self,
+        max: usize,
+        f: impl FnOnce(&mut [u8]) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        if max == 0 {
+            return Ok(0);
+        }
+        let want = max.min(self.fill_size);
+        let tail_room = self.chunks.back().map_or(0, |t| t.capacity() - t.len());
+        // Use the tail's spare room if it holds at least half a reservation;
+        // otherwise a new chunk (wasting at most half a chunk per chunk).
+        let fresh = tail_room.saturating_mul(2) < want;
+        if fresh {
+            self.chunks.push_back(vec![0; want]);
+        }
+        let Some(tail) = self.chunks.back_mut() else {
+            return Ok(0);
+        };
+        let start = if fresh { 0 } else { tail.len() };
+        let reserved = if fresh { want } else { tail_room.min(want) };
+        // Within capacity: no reallocation.
+        tail.resize(start + reserved, 0);
+        let result = f(&mut tail[start..]);
+        let n = match &result {
+            Ok(n) => (*n).min(reserved),
+            Err(_) => 0,
+        };
+        tail.truncate(start + n);
+        if tail.is_empty() {
+            self.chunks.pop_back();
+            self.release_if_empty();
+        }
+        self.len += n;
+        if reserved == want {
+            if n == want {
+                self.fill_size = (self.fill_size * 2).min(MAX_FILL);
+            } else if n < want / 4 {
+                self.fill_size = (self.fill_size / 2).max(MIN_FILL);
+            }
+        }
+        result.map(|_| n)
+    }
+
+    /// Reads (consumes) up to `buf.len()` bytes into `buf` and returns how
+    /// many. Qt: `QRingBuffer::read()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abc");
+    /// let mut buf = [0; 2];
+    /// assert_eq!(q.read_into(&mut buf), 2);
+    /// assert_eq!(&buf, b"ab");
+    /// assert_eq!(q.len(), 1);
+    /// ```
+    pub fn read_into(&mut self, buf: &mut [u8]) -> usize {
+        let mut done = 0;
+        self.consume_with(buf.len(), |seg| {
+            buf[done..done + seg.len()].copy_from_slice(seg);
+            done += seg.len();
+        });
+        done
+    }
+
+    /// Reads (consumes) up to `max` bytes into a new vector. When the
+    /// request is exactly the whole front chunk (and no transaction is
+    /// open) the chunk itself is returned, without copying.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abc");
+    /// assert_eq!(q.read_vec(2), b"ab");
+    /// assert_eq!(q.read_vec(usize::MAX), b"c");
+    /// assert!(q.read_vec(10).is_empty());
+    /// ```
+    pub fn read_vec(&mut self, max: usize) -> Vec<u8> {
+        let want = max.min(self.len);
+        if want == 0 {
+            return Vec::new();
+        }
+        if self.txn.is_none()
+            && self.head == 0
+            && self.chunks.front().is_some_and(|c| c.len() == want)
+        {
+            if let Some(mut chunk) = self.chunks.pop_front() {
+                self.len -= want;
+                self.release_if_empty();
+                if chunk.capacity() - chunk.len() > chunk.len().max(1024) {
+                    chunk.shrink_to_fit();
+                }
+                return chunk;
+            }
+        }
+        let mut out = Vec::with_capacity(want);
+        self.consume_with(want, |seg| out.extend_from_slice(seg));
+        out
+    }
+
+    /// Copies up to `buf.len()` unread bytes into `buf` without consuming
+    /// them. Qt: `QRingBuffer::peek()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abc");
+    /// let mut buf = [0; 8];
+    /// assert_eq!(q.peek_into(&mut buf), 3);
+    /// assert_eq!(q.len(), 3);
+    /// ```
+    pub fn peek_into(&self, buf: &mut [u8]) -> usize {
+        self.peek_at(0, buf)
+    }
+
+    /// Copies up to `buf.len()` bytes starting `offset` bytes past the read
+    /// position, without consuming anything; 0 if `offset >= len()`.
+    /// Qt: `QRingBuffer::peek(data, maxLength, pos)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abcdef");
+    /// let mut buf = [0; 2];
+    /// assert_eq!(q.peek_at(3, &mut buf), 2);
+    /// assert_eq!(&buf, b"de");
+    /// assert_eq!(q.peek_at(6, &mut buf), 0);
+    /// ```
+    pub fn peek_at(&self, offset: usize, buf: &mut [u8]) -> usize {
+        let mut skip = offset;
+        let mut done = 0;
+        for seg in self.segments() {
+            if done == buf.len() {
+                break;
+            }
+            if skip >= seg.len() {
+                skip -= seg.len();
+                continue;
+            }
+            let seg = &seg[skip..];
+            skip = 0;
+            let n = seg.len().min(buf.len() - done);
+            buf[done..done + n].copy_from_slice(&seg[..n]);
+            done += n;
+        }
+        done
+    }
+
+    /// Discards (consumes) up to `n` bytes and returns how many.
+    /// Qt: `QRingBuffer::skip()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abc");
+    /// assert_eq!(q.skip(2), 2);
+    /// assert_eq!(q.skip(5), 1);
+    /// ```
+    pub fn skip(&mut self, n: usize) -> usize {
+        let want = n.min(self.len);
+        self.consume_with(want, |_| {});
+        want
+    }
+
+    /// Offset (from the read position) of the first `byte` among the next
+    /// `max_len` unread bytes, or `None`. Used by `readLine` and
+    /// `canReadLine`. Qt: `QRingBuffer::indexOf()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"ab\ncd\n");
+    /// assert_eq!(q.index_of(b'\n', usize::MAX), Some(2));
+    /// assert_eq!(q.index_of(b'\n', 2), None);
+    /// assert_eq!(q.index_of(b'x', usize::MAX), None);
+    /// ```
+    pub fn index_of(&self, byte: u8, max_len: usize) -> Option<usize> {
+        let mut base = 0;
+        for seg in self.segments() {
+            if base >= max_len {
+                break;
+            }
+            let seg = &seg[..seg.len().min(max_len - base)];
+            if let Some(i) = seg.iter().position(|&b| b == byte) {
+                return Some(base + i);
+            }
+            base += seg.len();
+        }
+        None
+    }
+
+    /// Puts `byte` back in front of the unread bytes, so it is read next;
+    /// O(1) amortized (it reuses the room in front of the first chunk, or
+    /// adds a small chunk with room for more). Returns `true`.
+    ///
+    /// While a transaction is open nothing happens and `false` is returned:
+    /// as in Qt 6, `ungetChar` is not available during a transaction (a
+    /// rollback could not tell the pushed byte from the buffered ones).
+    /// Qt: `QRingBuffer::ungetChar()`, `QIODevice::ungetChar()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"bc");
+    /// assert!(q.unget(b'a'));
+    /// assert_eq!(q.read_vec(3), b"abc");
+    /// ```
+    pub fn unget(&mut self, byte: u8) -> bool {
+        if self.txn.is_some() {
+            return false;
+        }
+        if self.head > 0 {
+            if let Some(front) = self.chunks.front_mut() {
+                self.head -= 1;
+                if let Some(slot) = front.get_mut(self.head) {
+                    *slot = byte;
+                }
+                self.len += 1;
+                return true;
+            }
+        }
+        let mut chunk = vec![0; UNGET_CHUNK];
+        chunk[UNGET_CHUNK - 1] = byte;
+        self.chunks.push_front(chunk);
+        self.head = UNGET_CHUNK - 1;
+        self.len += 1;
+        true
+    }
+
+    /// Discards every byte, including those kept by an open transaction,
+    /// and frees all memory. An open transaction stays open, with nothing
+    /// left to give back. Qt: `QRingBuffer::clear()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abc");
+    /// q.clear();
+    /// assert!(q.is_empty());
+    /// assert_eq!(q.heap_bytes(), 0);
+    /// ```
+    pub fn clear(&mut self) {
+        self.chunks = VecDeque::new();
+        self.head = 0;
+        self.len = 0;
+        if let Some(txn) = &mut self.txn {
+            *txn = Txn::default();
+        }
+    }
+
+    /// The unread bytes of the first chunk: the next bytes to read, as one
+    /// contiguous slice (empty only if the queue is). For writing to an OS
+    /// socket chunk by chunk without copying: write `front_chunk()`, then
+    /// [`consume`](Self::consume) what the OS accepted.
+    /// Qt: `QRingBuffer::readPointer()`, `nextDataBlockSize()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append_vec(vec![1; 1000]);
+    /// q.append_vec(vec![2; 1000]);
+    /// let mut sent = 0;
+    /// while !q.is_empty() {
+    ///     let n = q.front_chunk().len().min(700); // what the OS took
+    ///     q.consume(n);
+    ///     sent += n;
+    /// }
+    /// assert_eq!(sent, 2000);
+    /// ```
+    pub fn front_chunk(&self) -> &[u8] {
+        self.segments().find(|s| !s.is_empty()).unwrap_or(&[])
+    }
+
+    /// Consumes `n` bytes (clamped to [`len`](Self::len)) after a write of
+    /// [`front_chunk`](Self::front_chunk) succeeded; the same as
+    /// [`skip`](Self::skip). Qt: `QRingBuffer::free()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abc");
+    /// q.consume(2);
+    /// assert_eq!(q.front_chunk(), b"c");
+    /// ```
+    pub fn consume(&mut self, n: usize) {
+        self.skip(n);
+    }
+
+    /// Starts a read transaction. From now on reads, skips and consumes
+    /// move the read position but keep the bytes, until
+    /// [`commit_transaction`](Self::commit_transaction) drops them or
+    /// [`rollback_transaction`](Self::rollback_transaction) makes them
+    /// unread again. Appends work as usual; [`unget`](Self::unget) does
+    /// nothing during a transaction.
+    ///
+    /// Transactions do not nest (nor do `QIODevice`'s): starting one while
+    /// one is open does nothing, and the first start point stays.
+    /// Qt: `QIODevice::startTransaction()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abcd");
+    /// q.start_transaction();
+    /// assert_eq!(q.read_vec(3), b"abc");
+    /// assert_eq!(q.len(), 1);
+    /// q.rollback_transaction();
+    /// assert_eq!(q.len(), 4);
+    /// ```
+    pub fn start_transaction(&mut self) {
+        if self.txn.is_none() {
+            self.txn = Some(Txn {
+                idx: 0,
+                off: self.head,
+                consumed: 0,
+            });
+        }
+    }
+
+    /// Ends the transaction, dropping the bytes read during it (freeing
+    /// their chunks). Does nothing without a transaction.
+    /// Qt: `QIODevice::commitTransaction()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"abcd");
+    /// q.start_transaction();
+    /// q.skip(3);
+    /// q.commit_transaction();
+    /// assert!(!q.is_transaction_started());
+    /// assert_eq!(q.read_vec(9), b"d");
+    /// ```
+    pub fn commit_transaction(&mut self) {
+        let Some(txn) = self.txn.take() else {
+            return;
+        };
+        let idx = txn.idx.min(self.chunks.len());
+        self.chunks.drain(..idx);
+        self.head = if idx == txn.idx { txn.off } else { 0 };
+        if self.chunks.front().is_some_and(|c| self.head >= c.len()) {
+            self.chunks.pop_front();
+            self.head = 0;
+        }
+        self.release_if_empty();
+    }
+
+    /// Ends the transaction, making the bytes read during it unread again
+    /// ([`len`](Self::len) goes back up). Does nothing without a
+    /// transaction. Qt: `QIODevice::rollbackTransaction()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.append(b"ab");
+    /// q.start_transaction();
+    /// q.skip(2);
+    /// q.append(b"c");
+    /// q.rollback_transaction();
+    /// assert_eq!(q.read_vec(9), b"abc");
+    /// ```
+    pub fn rollback_transaction(&mut self) {
+        if let Some(txn) = self.txn.take() {
+            self.len += txn.consumed;
+        }
+        self.release_if_empty();
+    }
+
+    /// Whether a transaction is open. Qt: `QIODevice::isTransactionStarted()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.start_transaction();
+    /// assert!(q.is_transaction_started());
+    /// q.commit_transaction();
+    /// assert!(!q.is_transaction_started());
+    /// ```
+    pub fn is_transaction_started(&self) -> bool {
+        self.txn.is_some()
+    }
+
+    /// The unread bytes, as slices in order (the first may be empty when a
+    /// transaction's cursor sits at the end of a chunk).
+    fn segments(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let (idx, off) = match &self.txn {
+            Some(t) => (t.idx, t.off),
+            None => (0, self.head),
+        };
+        let start = idx.min(self.chunks.len());
+        self.chunks.range(start..).enumerate().map(move |(i, c)| {
+            if i == 0 {
+                c.get(off..).unwrap_or(&[])
+            } else {
+                c.as_slice()
+            }
+        })
+    }
+
+    /// Consumes `n` bytes (clamped), handing them to `sink` segment by
+    /// segment. Outside a transaction consumed chunks are freed; inside one
+    /// only the cursor moves.
+    fn consume_with(&mut self, n: usize, mut sink: impl FnMut(&[u8])) {
+        let mut left = n.min(self.len);
+        if let Some(txn) = &mut self.txn {
+            while left > 0 {
+                let Some(chunk) = self.chunks.get(txn.idx) else {
+                    break;
+                };
+                if txn.off >= chunk.len() {
+                    if txn.idx + 1 < self.chunks.len() {
+                        txn.idx += 1;
+                        txn.off = 0;
+                        continue;
+                    }
+                    break;
+                }
+                let take = (chunk.len() - txn.off).min(left);
+                sink(&chunk[txn.off..txn.off + take]);
+                txn.off += take;
+                txn.consumed += take;
+                self.len -= take;
+                left -= take;
+            }
+            return;
+        }
+        while left > 0 {
+            let Some(front) = self.chunks.front() else {
+                break;
+            };
+            let avail = front.get(self.head..).unwrap_or(&[]);
+            let take = avail.len().min(left);
+            sink(&avail[..take]);
+            self.len -= take;
+            left -= take;
+            if take == avail.len() {
+                self.chunks.pop_front();
+                self.head = 0;
+            } else {
+                self.head += take;
+            }
+        }
+        self.release_if_empty();
+    }
+
+    /// Frees the chunk list once nothing is retained.
+    fn release_if_empty(&mut self) {
+        let kept = self.txn.map_or(0, |t| t.consumed);
+        if self.len == 0 && kept == 0 {
+            self.chunks = VecDeque::new();
+            self.head = 0;
+            if let Some(txn) = &mut self.txn {
+                *txn = Txn::default();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ByteQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ByteQueue")
+            .field("len", &self.len)
+            .field("chunks", &self.chunks.len())
+            .field("transaction", &self.txn.map(|t| t.consumed))
+            .finish()
+    }
+}
+
+impl From<Vec<u8>> for ByteQueue {
+    /// A queue holding `data` as its one chunk (no copy for 512 bytes or
+    /// more).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = sigloop_core::ByteQueue::from(b"abc".to_vec());
+    /// assert_eq!(q.len(), 3);
+    /// ```
+    fn from(data: Vec<u8>) -> Self {
+        let mut q = ByteQueue::new();
+        q.append_vec(data);
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic xorshift64* PRNG.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+        fn bytes(&mut self, n: usize) -> Vec<u8> {
+            // A small alphabet so that index_of finds things.
+            (0..n).map(|_| b"ab\ncd"[self.below(5)]).collect()
+        }
+    }
+
+    /// The model: unread bytes, plus the bytes a transaction has read.
+    #[derive(Default)]
+    struct Model {
+        unread: VecDeque<u8>,
+        txn: Option<Vec<u8>>,
+    }
+
+    impl Model {
+        fn take(&mut self, n: usize) -> Vec<u8> {
+            let n = n.min(self.unread.len());
+            let out: Vec<u8> = self.unread.drain(..n).collect();
+            if let Some(kept) = &mut self.txn {
+                kept.extend_from_slice(&out);
+            }
+            out
+        }
+    }
+
+    fn size(rng: &mut Rng) -> usize {
+        match rng.below(20) {
+            0 | 1 => 0,
+            2..=11 => rng.below(16),
+            12..=18 => rng.below(1000),
+            _ => rng.below(70_000),
+        }
+    }
+
+    fn check(q: &ByteQueue, m: &Model, full: bool) {
+        assert_eq!(q.len(), m.unread.len());
+        assert_eq!(q.is_transaction_started(), m.txn.is_some());
+        if full {
+            let mut all = vec![0; q.len() + 3];
+            assert_eq!(q.peek_into(&mut all), q.len());
+            assert!(all[..q.len()].iter().eq(m.unread.iter()));
+        }
+        let retained = m.txn.as_ref().map_or(0, Vec::len);
+        if q.is_empty() && retained == 0 {
+            assert_eq!(q.heap_bytes(), 0);
+        }
+        for (i, c) in q.chunks.iter().enumerate() {
+            assert!(!c.is_empty(), "empty chunk {i} of {}", q.chunks.len());
+        }
+    }
+
+    #[test]
+    fn model() {
+        for seed in 1..=24u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let mut q = ByteQueue::new();
+            let mut m = Model::default();
+            for step in 0..1500 {
+                let op = rng.below(17);
+                match op {
+                    0 | 1 => {
+                        let n = size(&mut rng);
+                        let data = rng.bytes(n);
+                        q.append(&data);
+                        m.unread.extend(&data);
+                    }
+                    2 => {
+                        let n = size(&mut rng);
+                        let data = rng.bytes(n);
+                        m.unread.extend(&data);
+                        q.append_vec(data);
+                    }
+                    3 => {
+                        let mut buf = vec![0; size(&mut rng)];
+                        let n = q.read_into(&mut buf);
+                        assert_eq!(buf[..n], m.take(buf.len())[..], "step {step}");
+                    }
+                    4 => {
+                        let max = size(&mut rng);
+                        assert_eq!(q.read_vec(max), m.take(max), "step {step}");
+                    }
+                    5 => {
+                        let off = size(&mut rng);
+                        let mut buf = vec![0; size(&mut rng)];
+                        let n = q.peek_at(off, &mut buf);
+                        let want: Vec<u8> =
+                            m.unread.iter().skip(off).take(buf.len()).copied().collect();
+                        assert_eq!(buf[..n], want[..], "step {step}");
+                    }
+                    6 => {
+                        let n = size(&mut rng);
+                        assert_eq!(q.skip(n), m.take(n).len());
+                    }
+                    7 => {
+                        let byte = b"ab\ncdx"[rng.below(6)];
+                        let max = size(&mut rng);
+                        let want = m.unread.iter().take(max).position(|&b| b == byte);
+                        assert_eq!(q.index_of(byte, max), want, "step {step}");
+                    }
+                    8 => {
+                        let byte = rng.bytes(1)[0];
+                        let applied = q.unget(byte);
+                        assert_eq!(applied, m.txn.is_none());
+                        if applied {
+                            m.unread.push_front(byte);
+                        }
+                    }
+                    9 => {
+                        if rng.below(20) == 0 {
+                            q.clear();
+                            m.unread.clear();
+                            if let Some(kept) = &mut m.txn {
+                                kept.clear();
+                            }
+                        }
+                    }
+                    10 => {
+                        let front = q.front_chunk().to_vec();
+                        assert_eq!(front.is_empty(), m.unread.is_empty());
+                        let n = rng.below(front.len() + 1);
+                        q.consume(n);
+                        assert_eq!(front[..n], m.take(n)[..]);
+                    }
+                    11 => {
+                        let max = size(&mut rng);
+                        let n = size(&mut rng);
+                        let data = rng.bytes(n);
+                        let fail = rng.below(8) == 0;
+                        let r = q.fill_from(max, |buf| {
+                            if fail {
+                                buf.fill(0xEE);
+                                return Err(io::Error::other("boom"));
+                            }
+                            let n = data.len().min(buf.len());
+                            buf[..n].copy_from_slice(&data[..n]);
+                            Ok(n)
+                        });
+                        match r {
+                            Ok(n) => {
+                                assert!(n <= max && n <= data.len());
+                                m.unread.extend(&data[..n]);
+                            }
+                            Err(_) => assert!(fail),
+                        }
+                    }
+                    12 | 13 => {
+                        q.start_transaction();
+                        if m.txn.is_none() {
+                            m.txn = Some(Vec::new());
+                        }
+                    }
+                    14 => {
+                        q.commit_transaction();
+                        m.txn = None;
+                    }
+                    15 => {
+                        q.rollback_transaction();
+                        if let Some(kept) = m.txn.take() {
+                            for &b in kept.iter().rev() {
+                                m.unread.push_front(b);
+                            }
+                        }
+                    }
+                    _ => {
+                        // Drain everything (outside a transaction) now and then.
+                        if m.txn.is_none() && rng.below(4) == 0 {
+                            let all = q.read_vec(usize::MAX);
+                            assert!(all.iter().eq(m.unread.iter()));
+                            m.unread.clear();
+                            assert_eq!(q.heap_bytes(), 0);
+                        }
+                    }
+                }
+                check(&q, &m, op >= 12 || step % 16 == 0);
+            }
+        }
+    }
+
+    #[test]
+    fn drained_queue_holds_no_memory() {
+        let mut q = ByteQueue::new();
+        assert_eq!(q.heap_bytes(), 0);
+        for round in 0..3 {
+            q.append(&[1; 100_000]);
+            q.append_vec(vec![2; 5000]);
+            q.unget(0);
+            q.unget(0);
+            let _ = q.fill_from(10, |b| Ok(b.len()));
+            assert!(q.heap_bytes() > 0);
+            match round {
+                0 => {
+                    q.read_vec(usize::MAX);
+                }
+                1 => {
+                    while !q.is_empty() {
+                        let n = q.front_chunk().len();
+                        q.consume(n);
+                    }
+                }
+                _ => {
+                    q.start_transaction();
+                    q.skip(usize::MAX);
+                    assert!(q.heap_bytes() > 0, "kept for the rollback");
+                    q.commit_transaction();
+                }
+            }
+            assert!(q.is_empty());
+            assert_eq!(q.chunks.capacity(), 0);
+            assert_eq!(q.heap_bytes(), 0);
+        }
+        // A failed or empty OS read leaves nothing behind either.
+        assert_eq!(q.fill_from(100, |_| Ok(0)).ok(), Some(0));
+        assert!(q.fill_from(100, |_| Err(io::Error::other("x"))).is_err());
+        assert_eq!(q.heap_bytes(), 0);
+    }
+
+    #[test]
+    fn appends_coalesce_and_adopt() {
+        let mut q = ByteQueue::new();
+        for _ in 0..100 {
+            q.append(b"0123456789");
+        }
+        assert_eq!(q.chunks.len(), 2, "512 then 1024 byte chunks");
+        let big = vec![9u8; 10_000];
+        let ptr = big.as_ptr();
+        q.append_vec(big);
+        assert_eq!(q.chunks.back().map(|c| c.as_ptr()), Some(ptr));
+        q.skip(1000);
+        let out = q.read_vec(10_000);
+        assert_eq!(out.as_ptr(), ptr, "whole chunk handed back without a copy");
+    }
+
+    #[test]
+    fn fill_from_reuses_tail_room_and_adapts() {
+        let mut q = ByteQueue::new();
+        for _ in 0..100 {
+            q.fill_from(usize::MAX, |b| {
+                b[..10].fill(1);
+                Ok(10)
+            })
+            .ok();
+        }
+        assert_eq!(q.len(), 1000);
+        assert_eq!(q.chunks.len(), 1, "small reads share one chunk");
+        // Reads that fill the reservation grow it up to 64 KiB.
+        let mut sizes = Vec::new();
+        for _ in 0..6 {
+            q.fill_from(usize::MAX, |b| {
+                sizes.push(b.len());
+                Ok(b.len())
+            })
+            .ok();
+        }
+        assert_eq!(sizes.iter().max(), Some(&MAX_FILL));
+        // `f` claiming more than it was given is clamped.
+        let before = q.len();
+        assert_eq!(q.fill_from(3, |_| Ok(99)).ok(), Some(3));
+        assert_eq!(q.len(), before + 3);
+    }
+
+    #[test]
+    fn unget_is_amortized_and_ignored_in_transactions() {
+        let mut q = ByteQueue::new();
+        for i in 0..100u8 {
+            assert!(q.unget(i));
+        }
+        assert!(q.chunks.len() <= 100 / (UNGET_CHUNK - 1) + 2);
+        let out = q.read_vec(usize::MAX);
+        assert_eq!(out, (0..100u8).rev().collect::<Vec<_>>());
+        q.append(b"xy");
+        q.start_transaction();
+        assert_eq!(q.read_vec(1), b"x");
+        assert!(!q.unget(b'x'));
+        q.rollback_transaction();
+        assert_eq!(q.read_vec(9), b"xy");
+    }
+
+    #[test]
+    fn transaction_across_chunks() {
+        let mut q = ByteQueue::new();
+        q.append_vec(vec![1; 600]);
+        q.append_vec(vec![2; 600]);
+        q.start_transaction();
+        q.start_transaction(); // no nesting: the first start point stays
+        assert_eq!(q.skip(700), 700);
+        assert_eq!(q.front_chunk(), &[2; 500][..]);
+        q.rollback_transaction();
+        assert_eq!(q.len(), 1200);
+        q.start_transaction();
+        assert_eq!(q.skip(600), 600);
+        q.append(b"z");
+        q.commit_transaction();
+        assert_eq!(q.len(), 601);
+        assert_eq!(q.chunks.len(), 2);
+        assert_eq!(q.head, 0);
+    }
+}
