@@ -199,7 +199,7 @@ impl SocketNotifier {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn destroyed(&self) -> &Signal<()> {
-        &self.inner.life.destroyed
+        self.inner.life.destroyed()
     }
 
     /// The watched fd. Qt: `QSocketNotifier::socket()`.

@@ -169,7 +169,7 @@ impl Timer {
     /// let _c = timer.destroyed().connect(|_| println!("gone"));
     /// ```
     pub fn destroyed(&self) -> &Signal<()> {
-        &self.inner.life.destroyed
+        self.inner.life.destroyed()
     }
 
     /// Starts (or restarts) with the current interval.
