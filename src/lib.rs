@@ -36,8 +36,9 @@ pub use sigloop_core::{
     WeakSocketNotifier, WeakTimer,
 };
 pub use sigloop_net::{
-    AddressParseError, ConversionMode, HostAddress, HostInfo, HostInfoError, LookupId,
-    NetworkLayerProtocol, SpecialAddress,
+    AddressParseError, BindMode, ConversionMode, HostAddress, HostInfo, HostInfoError, LookupId,
+    NetworkLayerProtocol, SocketError, SocketOption, SocketState, SocketType, SpecialAddress,
+    TcpServer, TcpSocket, WeakTcpServer, WeakTcpSocket,
 };
 pub use sigloop_signals::{
     ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
