@@ -1,0 +1,12 @@
+//! Helpers shared by the integration tests and `examples/tcp_trace.rs`:
+//! signal traces in the Qt oracle's format ([`recorder`]), the oracle's TCP
+//! scenarios re-enacted with our sockets ([`scenarios`]), and child
+//! processes for scenarios that need a descriptor limit or a private
+//! network namespace ([`isolate`]).
+
+// Each test binary uses only part of these helpers.
+#![allow(dead_code)]
+
+pub mod isolate;
+pub mod recorder;
+pub mod scenarios;
