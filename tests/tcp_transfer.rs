@@ -81,7 +81,7 @@ fn sixty_four_mib_to_a_slow_reader_with_a_bounded_buffer() {
             EventDispatcher::exit(0);
         });
         socket.connect_to_host("127.0.0.1", port);
-X
+        // Kept alive for the rest of this thread, which ends with the transfer.
         std::mem::forget(socket);
     })
     .unwrap();
