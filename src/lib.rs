@@ -35,6 +35,10 @@ pub use sigloop_core::{
     ProcessEventsFlags, QueueClosed, Readiness, SocketNotifier, Timer, TimerType,
     WeakSocketNotifier, WeakTimer,
 };
+pub use sigloop_core::{
+    ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, FloatingPointPrecision, ReadFrom,
+    WriteTo,
+};
 pub use sigloop_net::{
     AddressParseError, BindMode, ConversionMode, HostAddress, HostInfo, HostInfoError, LookupId,
     NetworkLayerProtocol, SocketError, SocketOption, SocketState, SocketType, SpecialAddress,

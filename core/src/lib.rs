@@ -41,6 +41,7 @@
 
 mod buffer_device;
 mod byte_queue;
+mod data_stream;
 mod dispatcher;
 mod elapsed;
 mod event_loop;
@@ -56,6 +57,10 @@ mod timer_heap;
 
 pub use buffer_device::Buffer;
 pub use byte_queue::ByteQueue;
+pub use data_stream::{
+    ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, FloatingPointPrecision, ReadFrom,
+    WriteTo,
+};
 pub use elapsed::{DeadlineTimer, ElapsedTimer};
 pub use event_loop::{EventDispatcher, EventLoop};
 pub use flags::ProcessEventsFlags;
