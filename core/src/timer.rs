@@ -11,6 +11,7 @@ use sigloop_signals::{Connection, Receiver, Signal};
 use crate::dispatcher::{self, TimerAction, TimerTarget};
 use crate::event_loop::EventDispatcher;
 use crate::object::Lifecycle;
+use crate::timer_heap::TimerKey;
 
 /// How exactly a timer keeps time.
 ///
@@ -99,7 +100,7 @@ struct TimerInner {
     single_shot: Cell<bool>,
     kind: Cell<TimerType>,
     /// Heap key and deadline while active.
-    armed: Cell<Option<(usize, Instant)>>,
+    armed: Cell<Option<(TimerKey, Instant)>>,
     /// Bumped on every arm and stop, so a stale heap entry never fires.
     generation: Cell<u64>,
     timeout: Signal<()>,
@@ -679,5 +680,56 @@ mod tests {
             0,
             "very coarse deadlines fall on whole seconds"
         );
+    }
+}
+
+#[cfg(test)]
+mod stale_key_tests {
+    use super::*;
+    use crate::flags::ProcessEventsFlags;
+    use std::cell::RefCell;
+
+    /// A timer stopped after its heap entry was popped but before it fired
+    /// must not remove another timer that took over the freed heap key.
+    #[test]
+    fn stopping_a_popped_timer_leaves_a_new_timer_alone() {
+        let a = Timer::new();
+        let b = Timer::new();
+        a.set_single_shot(true);
+        b.set_single_shot(true);
+        a.set_timer_type(TimerType::Precise);
+        b.set_timer_type(TimerType::Precise);
+        let c_fired = Rc::new(Cell::new(false));
+        let c_holder: Rc<RefCell<Option<Timer>>> = Rc::new(RefCell::new(None));
+        let (b2, fired, holder) = (b.clone(), c_fired.clone(), c_holder.clone());
+        let _ca = a.on_timeout(move |_| {
+            let c = Timer::new();
+            c.set_single_shot(true);
+            let fired = fired.clone();
+            let _cc = c.on_timeout(move |_| fired.set(true));
+            c.start_with(Duration::from_millis(1));
+            *holder.borrow_mut() = Some(c);
+            b2.stop();
+        });
+        let b_fired = Rc::new(Cell::new(false));
+        let bf = b_fired.clone();
+        let _cb = b.on_timeout(move |_| bf.set(true));
+        a.start_with(Duration::from_millis(1));
+        b.start_with(Duration::from_millis(2));
+        // Both become due before the loop looks at the timers.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(5) {
+            std::hint::spin_loop();
+        }
+        EventDispatcher::process_events(ProcessEventsFlags::ALL_EVENTS);
+        assert!(!b_fired.get(), "b was stopped before its turn");
+        let start = Instant::now();
+        while !c_fired.get() && start.elapsed() < Duration::from_secs(2) {
+            EventDispatcher::process_events_for(
+                ProcessEventsFlags::ALL_EVENTS,
+                Duration::from_millis(5),
+            );
+        }
+        assert!(c_fired.get(), "the timer armed from a slot fired");
     }
 }

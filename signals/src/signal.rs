@@ -76,9 +76,9 @@ impl<T: 'static> Signal<T> {
     pub fn emit(&self, args: &T) {
         if let Some(list) = self.list.get() {
             if !list.blocked.get() {
-                // A slot may drop the signal; the list lives to the end of
-                // this emission.
-                let list = Rc::clone(list);
+                // `&self` keeps this signal, so its list, alive for the whole
+                // call: a slot can destroy the object around it, not the
+                // signal the caller borrows.
                 list.emit(args);
             }
         }

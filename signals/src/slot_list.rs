@@ -3,15 +3,23 @@
 //! Emission rules (Qt's `doActivate`, GLib's `g_signal_emit`):
 //! - slots run in connection order;
 //! - a connection made during an emission is not called by it: the emission
-//!   only walks the entries that existed when it started;
+//!   walks a snapshot of the list taken when it started;
 //! - a connection broken during an emission is skipped if not yet reached;
-//! - no borrow is held while a slot runs: the slot is taken out of its entry,
-//!   called, and put back. Entries are never removed while an emission is in
-//!   progress (only marked dead), so indices stay valid; the list is
-//!   compacted when the outermost emission ends.
+//! - no list borrow is held while a slot runs: only the slot's own cell is
+//!   borrowed, which is what skips it in a recursive emission (an `FnMut`
+//!   cannot be entered twice).
+//!
+//! The list is an `Rc<Vec<Rc<Entry>>>`, copied on write. An emission
+//! snapshots it by cloning the outer `Rc` (one borrow and one reference
+//! count per emission, none per slot) and each entry keeps its state in
+//! cells of its own, so walking the slots touches only the entries. A
+//! connect made while an emission holds the snapshot copies the vector of
+//! entry pointers, leaving the snapshot as it was. Dead entries are dropped
+//! from the list once no emission holds it.
 
 use std::any::TypeId;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
+use std::rc::Rc;
 
 /// A slot as stored: returns `false` when its receiver is gone.
 pub(crate) type SlotFn<T> = Box<dyn FnMut(&T) -> bool>;
@@ -25,19 +33,20 @@ pub(crate) struct SlotKey {
 
 struct Entry<T> {
     id: u64,
-    live: bool,
     single_shot: bool,
     key: SlotKey,
-    /// `None` while the slot runs (or once it is dropped).
-    slot: Option<SlotFn<T>>,
+    live: Cell<bool>,
+    /// Borrowed while the slot runs; `None` once the slot is dropped.
+    slot: RefCell<Option<SlotFn<T>>>,
 }
 
+/// The entries, in connection order (so in id order).
+type Entries<T> = Rc<Vec<Rc<Entry<T>>>>;
+
 pub(crate) struct SlotList<T> {
-    entries: RefCell<Vec<Entry<T>>>,
+    entries: RefCell<Entries<T>>,
     next_id: Cell<u64>,
     live: Cell<usize>,
-    /// How many emissions of this signal are in progress (recursion nests).
-    depth: Cell<u32>,
     /// Dead entries wait for compaction.
     dirty: Cell<bool>,
     pub(crate) blocked: Cell<bool>,
@@ -52,10 +61,9 @@ pub(crate) trait ConnectionList {
 impl<T> SlotList<T> {
     pub(crate) fn new() -> Self {
         SlotList {
-            entries: RefCell::new(Vec::new()),
+            entries: RefCell::new(Rc::new(Vec::new())),
             next_id: Cell::new(1),
             live: Cell::new(0),
-            depth: Cell::new(0),
             dirty: Cell::new(false),
             blocked: Cell::new(false),
         }
@@ -74,175 +82,234 @@ impl<T> SlotList<T> {
         slot: SlotFn<T>,
     ) -> Option<u64> {
         let mut entries = self.entries.borrow_mut();
-        if unique && entries.iter().any(|e| e.live && e.key == key) {
+        if unique && entries.iter().any(|e| e.live.get() && e.key == key) {
             return None;
         }
         let id = self.next_id.get();
         self.next_id.set(id + 1);
-        entries.push(Entry {
+        // Copies the entry pointers if an emission holds the current list.
+        Rc::make_mut(&mut entries).push(Rc::new(Entry {
             id,
-            live: true,
             single_shot,
             key,
-            slot: Some(slot),
-        });
+            live: Cell::new(true),
+            slot: RefCell::new(Some(slot)),
+        }));
         self.live.set(self.live.get() + 1);
         Some(id)
     }
 
+    #[inline]
     pub(crate) fn emit(&self, args: &T) {
-        // Entries pushed from here on have larger indices: not called.
-        let end = self.entries.borrow().len();
-        let _depth = DepthGuard::enter(self);
-        for index in 0..end {
-            let Some(slot) = self.take_slot(index) else {
-                continue;
-            };
-            let mut running = Running {
-                list: self,
-                index,
-                slot: Some(slot),
-                keep: true,
-            };
-            if let Some(slot) = running.slot.as_mut() {
-                running.keep = slot(args);
+        // Entries pushed from here on are not in the snapshot: not called.
+        let emission = Emission {
+            list: self,
+            snapshot: Some(Rc::clone(&self.entries.borrow())),
+        };
+        if let Some(snapshot) = &emission.snapshot {
+            for entry in snapshot.iter() {
+                if entry.live.get() {
+                    self.call(entry, args);
+                }
             }
-            // `running` puts the slot back here, also when the slot panicked.
         }
+        // `emission` compacts here, also on unwind from a panicking slot.
     }
 
-    fn take_slot(&self, index: usize) -> Option<SlotFn<T>> {
-        let mut entries = self.entries.borrow_mut();
-        let entry = entries.get_mut(index)?;
-        if !entry.live {
-            return None;
-        }
-        // A slot already running (recursive emission) is skipped: an `FnMut`
-        // cannot be entered twice.
-        let slot = entry.slot.take()?;
+    #[inline]
+    fn call(&self, entry: &Entry<T>, args: &T) {
+        // A slot already running (recursive emission) is borrowed: skipped.
+        let Ok(mut cell) = entry.slot.try_borrow_mut() else {
+            return;
+        };
+        let Some(slot) = cell.as_mut() else {
+            return;
+        };
         if entry.single_shot {
             // Qt: the connection is removed before its first invocation.
-            entry.live = false;
-            self.live.set(self.live.get() - 1);
-            self.dirty.set(true);
+            self.mark_dead(entry);
         }
-        Some(slot)
+        // On unwind the borrow ends and the slot stays in its entry.
+        let keep = slot(args);
+        if !keep || !entry.live.get() {
+            self.retire(entry, keep, cell);
+        }
     }
 
-    fn put_back(&self, index: usize, slot: SlotFn<T>, keep: bool) {
-        let dropped = {
-            let mut entries = self.entries.borrow_mut();
-            match entries.get_mut(index) {
-                Some(entry) if entry.live && keep => {
-                    entry.slot = Some(slot);
-                    None
-                }
-                Some(entry) => {
-                    if entry.live {
-                        // The receiver went away during the call.
-                        entry.live = false;
-                        self.live.set(self.live.get() - 1);
-                        self.dirty.set(true);
-                    }
-                    Some(slot)
-                }
-                None => Some(slot),
+    /// After a call that left its entry dead (disconnected, single-shot) or
+    /// whose receiver is gone: drops the slot, unborrowed since dropping it
+    /// runs user destructors.
+    #[cold]
+    fn retire(&self, entry: &Entry<T>, keep: bool, mut cell: RefMut<'_, Option<SlotFn<T>>>) {
+        if entry.live.get() {
+            if keep {
+                return;
             }
-        };
-        // Dropping a closure runs user destructors: no borrow held.
+            self.mark_dead(entry);
+        }
+        let dropped = cell.take();
+        drop(cell);
         drop(dropped);
     }
 
-    /// Marks `index` dead and returns its slot for dropping.
-    fn kill(&self, entries: &mut [Entry<T>], index: usize) -> Option<SlotFn<T>> {
-        let entry = &mut entries[index];
-        if !entry.live {
-            return None;
-        }
-        entry.live = false;
+    fn mark_dead(&self, entry: &Entry<T>) {
+        entry.live.set(false);
         self.live.set(self.live.get() - 1);
         self.dirty.set(true);
-        entry.slot.take()
+    }
+
+    /// Marks `entry` dead and returns its slot for dropping. A running slot
+    /// stays with its emission, which drops it when the call returns.
+    fn kill(&self, entry: &Entry<T>) -> Option<SlotFn<T>> {
+        if !entry.live.get() {
+            return None;
+        }
+        self.mark_dead(entry);
+        entry.slot.try_borrow_mut().ok()?.take()
     }
 
     /// Breaks every connection; an emission in progress calls no more slots.
     pub(crate) fn disconnect_all(&self) -> usize {
         let count = self.live.get();
         let dropped: Vec<SlotFn<T>> = {
-            let mut entries = self.entries.borrow_mut();
-            (0..entries.len())
-                .filter_map(|i| self.kill(&mut entries, i))
-                .collect()
+            let entries = self.entries.borrow();
+            entries.iter().filter_map(|e| self.kill(e)).collect()
         };
         drop(dropped);
         self.compact_if_idle();
         count
     }
 
+    /// Drops dead entries from the list unless an emission holds it.
     fn compact_if_idle(&self) {
-        if self.depth.get() == 0 && self.dirty.get() {
+        let removed: Vec<Rc<Entry<T>>> = {
+            let mut entries = self.entries.borrow_mut();
+            if !self.dirty.get() || Rc::strong_count(&entries) > 1 {
+                return;
+            }
             self.dirty.set(false);
-            self.entries.borrow_mut().retain(|e| e.live);
-        }
+            let all = std::mem::take(Rc::make_mut(&mut entries));
+            let (live, dead) = all.into_iter().partition(|e| e.live.get());
+            *Rc::make_mut(&mut entries) = live;
+            dead
+        };
+        // A dead entry may still hold a slot that panicked out of its call:
+        // its destructor runs here, unborrowed.
+        drop(removed);
     }
 
-    fn find(&self, entries: &[Entry<T>], id: u64) -> Option<usize> {
+    fn find(&self, id: u64) -> Option<Rc<Entry<T>>> {
         // Ids grow with each push and compaction keeps the order.
-        entries.binary_search_by_key(&id, |e| e.id).ok()
+        let entries = self.entries.borrow();
+        let index = entries.binary_search_by_key(&id, |e| e.id).ok()?;
+        Some(Rc::clone(&entries[index]))
+    }
+}
+
+/// One emission's snapshot. Dropping it releases the snapshot, then
+/// compacts the list if the emission left dead entries and no other one
+/// holds the list, so a slot that died panicking is freed promptly too.
+struct Emission<'a, T> {
+    list: &'a SlotList<T>,
+    snapshot: Option<Entries<T>>,
+}
+
+impl<T> Drop for Emission<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        drop(self.snapshot.take());
+        if self.list.dirty.get() {
+            self.list.compact_if_idle();
+        }
     }
 }
 
 impl<T> ConnectionList for SlotList<T> {
     fn disconnect(&self, id: u64) -> bool {
-        let dropped = {
-            let mut entries = self.entries.borrow_mut();
-            match self.find(&entries, id) {
-                Some(index) if entries[index].live => Some(self.kill(&mut entries, index)),
-                _ => None,
-            }
+        let Some(entry) = self.find(id).filter(|e| e.live.get()) else {
+            return false;
         };
-        let found = dropped.is_some();
-        drop(dropped);
+        drop(self.kill(&entry));
         self.compact_if_idle();
-        found
+        true
     }
 
     fn is_connected(&self, id: u64) -> bool {
-        let entries = self.entries.borrow();
-        self.find(&entries, id).is_some_and(|i| entries[i].live)
+        self.find(id).is_some_and(|e| e.live.get())
     }
 }
 
-/// Counts emission depth; compacts when the outermost emission ends, also
-/// on unwind from a panicking slot.
-struct DepthGuard<'a, T>(&'a SlotList<T>);
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::rc::Rc;
 
-impl<'a, T> DepthGuard<'a, T> {
-    fn enter(list: &'a SlotList<T>) -> Self {
-        list.depth.set(list.depth.get() + 1);
-        DepthGuard(list)
-    }
-}
+    use crate::{ConnectionType, Signal};
 
-impl<T> Drop for DepthGuard<'_, T> {
-    fn drop(&mut self) {
-        self.0.depth.set(self.0.depth.get() - 1);
-        self.0.compact_if_idle();
-    }
-}
+    /// Runs `on_drop` when dropped; captured by a slot, it runs when the
+    /// slot closure is freed.
+    struct OnDrop<F: FnMut()>(F);
 
-/// A slot taken out of its entry while it runs; put back on drop.
-struct Running<'a, T> {
-    list: &'a SlotList<T>,
-    index: usize,
-    slot: Option<SlotFn<T>>,
-    keep: bool,
-}
-
-impl<T> Drop for Running<'_, T> {
-    fn drop(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            self.list.put_back(self.index, slot, self.keep);
+    impl<F: FnMut()> Drop for OnDrop<F> {
+        fn drop(&mut self) {
+            (self.0)()
         }
+    }
+
+    #[test]
+    fn a_panicking_single_shot_slot_is_freed_unborrowed_and_never_rerun() {
+        let signal = Rc::new(Signal::<u32>::new());
+        let runs = Rc::new(Cell::new(0));
+        let freed = Rc::new(Cell::new(false));
+        let (s, f) = (Rc::downgrade(&signal), freed.clone());
+        // Its destructor connects to the same signal: it must run with no
+        // borrow of the list held.
+        let guard = OnDrop(move || {
+            if let Some(signal) = s.upgrade() {
+                let _ = signal.connect(|_| {});
+            }
+            f.set(true);
+        });
+        let r = runs.clone();
+        let _once = signal
+            .connect_with(ConnectionType::Direct.single_shot(), move |_| {
+                let _ = &guard;
+                r.set(r.get() + 1);
+                panic!("slot failed");
+            })
+            .unwrap();
+        let result = catch_unwind(AssertUnwindSafe(|| signal.emit(&1)));
+        assert!(result.is_err());
+        assert!(freed.get(), "the dead slot was dropped as the panic left");
+        assert_eq!(signal.receivers(), 1, "the destructor's connection");
+        signal.emit(&2);
+        assert_eq!(runs.get(), 1);
+    }
+
+    #[test]
+    fn disconnected_while_running_in_a_recursive_emission() {
+        let signal = Rc::new(Signal::<u32>::new());
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let conn: Rc<RefCell<Option<crate::Connection>>> = Rc::new(RefCell::new(None));
+        let (s, l, c) = (Rc::downgrade(&signal), log.clone(), conn.clone());
+        let first = signal.connect(move |depth| {
+            l.borrow_mut().push(format!("a{depth}"));
+            if *depth == 0 {
+                let signal = s.upgrade().unwrap();
+                // Disconnects itself, then emits: skipped as running and dead.
+                c.borrow().as_ref().unwrap().disconnect();
+                signal.emit(&1);
+            }
+        });
+        *conn.borrow_mut() = Some(first);
+        let l = log.clone();
+        let _b = signal.connect(move |depth| l.borrow_mut().push(format!("b{depth}")));
+        signal.emit(&0);
+        assert_eq!(*log.borrow(), ["a0", "b1", "b0"]);
+        assert_eq!(signal.receivers(), 1);
+        log.borrow_mut().clear();
+        signal.emit(&5);
+        assert_eq!(*log.borrow(), ["b5"]);
     }
 }
