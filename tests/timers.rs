@@ -490,3 +490,41 @@ fn deadline_timer_semantics() {
     assert!(soon.has_expired());
     assert_eq!(soon.remaining_time(), Some(Duration::ZERO));
 }
+
+/// Qt's `delete timer` inside its own slot: the emission ends there,
+/// `destroyed` is emitted once, and the timer never fires again.
+#[test]
+fn dropping_the_last_handle_inside_its_own_slot_destroys_the_timer() {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use sigloop::{EventDispatcher, Timer};
+
+    let holder: Rc<RefCell<Option<Timer>>> = Rc::new(RefCell::new(Some(Timer::new())));
+    let timer = holder.borrow().clone().unwrap();
+    let destroyed = Rc::new(Cell::new(0));
+    let later_slot = Rc::new(Cell::new(0));
+    let d = destroyed.clone();
+    let _c0 = timer.destroyed().connect(move |_| d.set(d.get() + 1));
+    let h = holder.clone();
+    let _c1 = timer.timeout().connect(move |_| {
+        // The last application handle goes away.
+        h.borrow_mut().take();
+    });
+    let l = later_slot.clone();
+    let _c2 = timer.timeout().connect(move |_| l.set(l.get() + 1));
+    timer.start_with(Duration::from_millis(1));
+    drop(timer);
+    Timer::single_shot(Duration::from_millis(100), EventDispatcher::quit);
+    let watchdog = Timer::new();
+    let _w = watchdog.timeout().connect(|_| EventDispatcher::exit(99));
+    watchdog.start_with(Duration::from_secs(10));
+    assert_eq!(EventDispatcher::exec(), 0);
+    assert_eq!(destroyed.get(), 1, "destroyed is emitted once");
+    assert_eq!(
+        later_slot.get(),
+        0,
+        "no slot runs after the timer is destroyed"
+    );
+}

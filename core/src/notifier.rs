@@ -96,7 +96,6 @@ impl NotifierKind {
 /// assert_eq!(EventDispatcher::exec(), 5);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Clone)]
 pub struct SocketNotifier {
     inner: Rc<NotifierInner>,
 }
@@ -123,6 +122,8 @@ struct NotifierInner {
     watch: Rc<FdWatch>,
     activated: Signal<(RawFd, NotifierKind)>,
     life: Lifecycle,
+    /// Application handles alive; the last one going is Qt's `delete`.
+    handles: Cell<usize>,
 }
 
 /// The registration of one fd, shared by its notifiers of each kind.
@@ -168,6 +169,7 @@ impl SocketNotifier {
             watch: watch.clone(),
             activated: Signal::new(),
             life: Lifecycle::new(),
+            handles: Cell::new(1),
         });
         *watch.notifiers[kind.index()].borrow_mut() = Rc::downgrade(&inner);
         if let Err(err) = watch.update() {
@@ -330,6 +332,32 @@ impl SocketNotifier {
     }
 }
 
+impl SocketNotifier {
+    fn from_inner(inner: Rc<NotifierInner>) -> Self {
+        inner.handles.set(inner.handles.get() + 1);
+        SocketNotifier { inner }
+    }
+}
+
+impl Clone for SocketNotifier {
+    fn clone(&self) -> Self {
+        SocketNotifier::from_inner(self.inner.clone())
+    }
+}
+
+/// Dropping the last application handle destroys the notifier as Qt's
+/// `delete` does: it stops watching, emits `destroyed` and drops its
+/// connections.
+impl Drop for SocketNotifier {
+    fn drop(&mut self) {
+        let left = self.inner.handles.get() - 1;
+        self.inner.handles.set(left);
+        if left == 0 {
+            self.delete_now();
+        }
+    }
+}
+
 impl WeakSocketNotifier {
     /// The notifier, if it exists and was not deleted.
     ///
@@ -338,7 +366,7 @@ impl WeakSocketNotifier {
     /// See [`WeakSocketNotifier`].
     pub fn upgrade(&self) -> Option<SocketNotifier> {
         let inner = self.0.upgrade()?;
-        (!inner.life.is_deleted()).then_some(SocketNotifier { inner })
+        (!inner.life.is_deleted()).then(|| SocketNotifier::from_inner(inner))
     }
 }
 

@@ -42,8 +42,12 @@ pub enum TimerType {
 ///
 /// A `Timer` is a cheap `Clone` handle to one timer on the thread that made
 /// it; it fires only while that thread's loop runs. Dropping the last
-/// handle stops it. Timers live in a min-heap; stopping one removes it at
-/// once, so stopped timers never pile up.
+/// handle destroys it as Qt's `delete` does: it stops, emits
+/// [`destroyed`](Self::destroyed) and drops its connections (a `timeout`
+/// emission in progress calls no further slot). Slots get the timer from
+/// [`on_timeout`](Self::on_timeout) without holding it. Timers live in a
+/// min-heap; stopping one removes it at once, so stopped timers never pile
+/// up.
 ///
 /// A repeating timer keeps its phase: the next deadline is the previous
 /// one plus the interval, and ticks missed while the loop was busy are
@@ -75,7 +79,6 @@ pub enum TimerType {
 /// EventDispatcher::exec();
 /// assert_eq!(ticks.get(), 3);
 /// ```
-#[derive(Clone)]
 pub struct Timer {
     inner: Rc<TimerInner>,
 }
@@ -105,6 +108,10 @@ struct TimerInner {
     generation: Cell<u64>,
     timeout: Signal<()>,
     life: Lifecycle,
+    /// Application handles ([`Timer`] values) alive. The loop and internal
+    /// callbacks hold the inner part without counting here, so the last
+    /// application handle going away is Qt's `delete`.
+    handles: Cell<usize>,
 }
 
 impl Timer {
@@ -130,8 +137,15 @@ impl Timer {
                 generation: Cell::new(0),
                 timeout: Signal::new(),
                 life: Lifecycle::new(),
+                handles: Cell::new(1),
             }),
         }
+    }
+
+    /// A counted handle to `inner`.
+    fn from_inner(inner: Rc<TimerInner>) -> Self {
+        inner.handles.set(inner.handles.get() + 1);
+        Timer { inner }
     }
 
     /// The signal emitted when the timer fires. Qt: `QTimer::timeout()`.
@@ -390,11 +404,7 @@ impl Timer {
     }
 
     fn delete_now(&self) {
-        if self.inner.life.begin_delete() {
-            self.inner.disarm();
-            self.inner.life.finish();
-            self.inner.timeout.disconnect_all();
-        }
+        self.inner.delete_now();
     }
 
     /// A weak handle that does not keep the timer alive.
@@ -491,6 +501,16 @@ impl Timer {
 }
 
 impl TimerInner {
+    /// Qt's `delete`: stop, `destroyed`, drop every connection (an emission
+    /// in progress calls no further slot).
+    fn delete_now(&self) {
+        if self.life.begin_delete() {
+            self.disarm();
+            self.life.finish();
+            self.timeout.disconnect_all();
+        }
+    }
+
     /// Schedules the next expiry, computed from `base`.
     fn arm(&self, base: Instant, from_previous: bool) {
         if self.life.is_deleted() {
@@ -597,6 +617,25 @@ fn round_to(ideal: Instant, grain: Duration, slack: Duration) -> Instant {
     epoch() + rounded
 }
 
+impl Clone for Timer {
+    fn clone(&self) -> Self {
+        Timer::from_inner(self.inner.clone())
+    }
+}
+
+/// Dropping the last application handle destroys the timer as Qt's
+/// `delete` does: it stops, emits `destroyed` and drops its connections,
+/// also from inside its own `timeout` slot (the emission then ends).
+impl Drop for Timer {
+    fn drop(&mut self) {
+        let left = self.inner.handles.get() - 1;
+        self.inner.handles.set(left);
+        if left == 0 {
+            self.inner.delete_now();
+        }
+    }
+}
+
 impl Default for Timer {
     fn default() -> Self {
         Timer::new()
@@ -611,7 +650,7 @@ impl WeakTimer {
     /// See [`WeakTimer`].
     pub fn upgrade(&self) -> Option<Timer> {
         let inner = self.0.upgrade()?;
-        (!inner.life.is_deleted()).then_some(Timer { inner })
+        (!inner.life.is_deleted()).then(|| Timer::from_inner(inner))
     }
 }
 
