@@ -598,7 +598,10 @@ impl TcpServer {
 
     /// Blocks until a connection arrives (accepting it as the loop would,
     /// with the same signals) or `timeout` passes (`None`: forever).
-    /// Returns `(accepted, timed_out)`.
+    /// Returns `(ready, timed_out)`: as in Qt, `ready` means the listening
+    /// socket became readable and one accept pass ran (which takes nothing
+    /// while accepting is paused); a timeout sets
+    /// [`server_error`](Self::server_error) to `SocketTimeout`.
     /// Qt: `QTcpServer::waitForNewConnection(msec, &timedOut)`.
     ///
     /// # Examples
@@ -618,18 +621,22 @@ impl TcpServer {
             return (false, false);
         };
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let before = self.core.d.borrow().pending.len();
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if left == Some(Duration::ZERO) {
+                // Qt reports the engine's timeout as the server's error.
+                self.core
+                    .set_error(SocketError::SocketTimeout, text::WAIT_TIMED_OUT);
                 return (false, true);
             }
             match wait_readable(fd, left) {
                 Ok(true) => {
-                    let accepted = self.core.accept_some();
-                    if accepted > 0 || self.core.d.borrow().pending.len() > before {
-                        return (true, false);
-                    }
+                    // As Qt: one readiness, one pass of the accept loop,
+                    // `true` even if that pass took nothing (accepting
+                    // paused, or the client gone): looping until something
+                    // is accepted would spin while accepting is paused.
+                    self.core.accept_some();
+                    return (true, false);
                 }
                 Ok(false) => {}
                 Err(err) => {
@@ -709,8 +716,11 @@ impl ServerCore {
             d.address = HostAddress::default();
             std::mem::take(&mut d.pending)
         };
-        // Dropping the queued handles destroys the sockets (they abort).
-        drop(pending);
+        // Qt's qDeleteAll: the sockets are destroyed (they abort) even
+        // though `children` still holds handles to them.
+        for socket in pending {
+            socket.delete_now();
+        }
     }
 
     fn set_error(&self, error: SocketError, text: impl Into<String>) {

@@ -763,8 +763,9 @@ impl TcpSocket {
             Ok(pair) => pair,
             Err(err) => {
                 log::warn!("TcpSocket::set_socket_descriptor: {err}");
+                // Qt's setError: recorded, not emitted.
                 self.core
-                    .raise(SocketError::UnsupportedSocketOperation, text::UNSUPPORTED);
+                    .set_error(SocketError::UnsupportedSocketOperation, text::UNSUPPORTED);
                 return Err(SocketError::UnsupportedSocketOperation);
             }
         };
@@ -994,6 +995,13 @@ impl TcpSocket {
     /// ```
     pub fn is_deleted(&self) -> bool {
         self.core.life.is_deleted()
+    }
+
+    /// Destroys the socket now, as Qt's `delete` does (abort with its
+    /// signals, `destroyed`, connections dropped), whoever holds handles:
+    /// a server's `close` deletes its pending connections this way.
+    pub(crate) fn delete_now(&self) {
+        self.core.delete_now();
     }
 
     /// A socket for a connection a server accepted: `Connected`, open for

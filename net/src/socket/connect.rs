@@ -191,7 +191,15 @@ impl SocketCore {
             Some(socket) => socket,
             None => new_stream_socket(address).map_err(|e| from_io(Op::Create, &e))?,
         };
-        match socket.connect(&address.into()) {
+        // A socket bound to the dual-stack Any address is IPv6: it reaches
+        // an IPv4 peer through the v4-mapped address, as Qt's engine does.
+        let target = match address {
+            SocketAddr::V4(v4) if socket.domain().is_ok_and(|d| d == Domain::IPV6) => {
+                SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+            }
+            _ => address,
+        };
+        match socket.connect(&target.into()) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(EINPROGRESS) => {}
             Err(e) => return Err(from_io(Op::Connect, &e)),

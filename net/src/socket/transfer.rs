@@ -40,13 +40,17 @@ impl SocketCore {
     }
 
     /// Reads what the OS has, within the budget and the limit; emits
-    /// `ready_read` for new bytes and handles EOF. Returns the bytes read.
+    /// `ready_read` for new bytes and handles EOF. Returns the bytes taken
+    /// from the OS, including those a WriteOnly socket discarded: they are
+    /// not announced, but a wait reports them (Qt's `canReadNotification`
+    /// returns `!isReadable()` for them).
     pub(crate) fn read_now(&self) -> usize {
         if self.state() != SocketState::Connected {
             return 0;
         }
         let (total, end) = self.read_pass();
-        if total > 0 {
+        let readable = self.d.borrow().open_mode.contains(OpenMode::READ_ONLY);
+        if total > 0 && readable {
             self.emit_ready_read();
         }
         match end {
@@ -106,7 +110,7 @@ impl SocketCore {
                     d.read_side = ReadSide::Drained;
                     return (total, ReadEnd::Eof);
                 }
-                Ok(n) => total += if discard { 0 } else { n },
+                Ok(n) => total += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     d.read_side = ReadSide::Drained;
                     return (total, ReadEnd::Drained);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use super::engine::{ReadSide, SocketCore};
+use super::engine::{CloseIntent, ReadSide, SocketCore};
 use super::{text, SocketError, SocketState};
 use crate::host_info::HostInfo;
 
@@ -64,7 +64,31 @@ impl SocketCore {
     }
 
     /// Qt: `QAbstractSocket::waitForConnected(msecs)`.
+    ///
+    /// A close requested during the lookup or connect is held back for the
+    /// wait and run once connected, so the wait still reports the
+    /// connection (Qt's `wasPendingClose`); if the connect fails it is
+    /// dropped, as in Qt.
     pub(crate) fn wait_for_connected(&self, timeout: Option<Duration>) -> bool {
+        if self.state() == SocketState::Connected {
+            return true;
+        }
+        let was_pending_close = {
+            let mut d = self.d.borrow_mut();
+            let pending = d.close == CloseIntent::Pending;
+            if pending {
+                d.close = CloseIntent::None;
+            }
+            pending
+        };
+        let connected = self.wait_until_connected(timeout);
+        if connected && was_pending_close {
+            self.disconnect_from_host();
+        }
+        connected
+    }
+
+    fn wait_until_connected(&self, timeout: Option<Duration>) -> bool {
         let deadline = deadline_after(timeout);
         match self.state() {
             SocketState::Connected => return true,
@@ -231,10 +255,12 @@ impl SocketCore {
             log::warn!("wait_for_bytes_written() is not allowed in UnconnectedState");
             return false;
         }
-        if !self.connect_first(timeout) {
+        // Qt checks the buffer first: with nothing to write it returns at
+        // once, even while still connecting.
+        if self.d.borrow().write_buf.is_empty() {
             return false;
         }
-        if self.d.borrow().write_buf.is_empty() {
+        if !self.connect_first(timeout) {
             return false;
         }
         loop {
