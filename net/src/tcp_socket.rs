@@ -13,6 +13,7 @@ use socket2::{SockRef, Socket};
 
 use crate::host_address::{HostAddress, NetworkLayerProtocol};
 use crate::socket::engine::{ReadSide, SocketCore};
+use crate::socket::transport::Transport;
 use crate::socket::{
     from_io, text, BindMode, Op, SocketError, SocketOption, SocketState, SocketType,
 };
@@ -1015,7 +1016,8 @@ impl TcpSocket {
         self.core.d.borrow_mut().parent = Some((parent, key));
     }
 
-    pub(crate) fn from_accepted(mut stream: TcpStream) -> io::Result<TcpSocket> {
+    pub(crate) fn from_accepted(stream: TcpStream) -> io::Result<TcpSocket> {
+        let mut stream = Transport::Tcp(stream);
         let socket = TcpSocket::new();
         let registration = socket.core.register(&mut stream)?;
         {
@@ -1038,7 +1040,7 @@ impl TcpSocket {
 
 /// Turns an owned fd into a non-blocking mio stream, checking it is a
 /// connected-or-connectable TCP socket.
-fn adopt(fd: OwnedFd) -> io::Result<TcpStream> {
+fn adopt(fd: OwnedFd) -> io::Result<Transport> {
     let socket = Socket::from(fd);
     let ty = socket.r#type()?;
     if ty != socket2::Type::STREAM {
@@ -1048,7 +1050,9 @@ fn adopt(fd: OwnedFd) -> io::Result<TcpStream> {
         ));
     }
     socket.set_nonblocking(true)?;
-    Ok(TcpStream::from_std(std::net::TcpStream::from(socket)))
+    Ok(Transport::Tcp(TcpStream::from_std(
+        std::net::TcpStream::from(socket),
+    )))
 }
 
 fn addr_pair(addr: io::Result<std::net::SocketAddr>) -> (HostAddress, u16) {

@@ -8,14 +8,13 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::rc::Rc;
 
-use mio::net::TcpStream;
 use sigloop_core::{OpenMode, Timer, TimerType};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::engine::{CloseIntent, ConnectPlan, ReadSide, SocketCore, WORK_FLUSH};
-use super::{from_io, text, Op, SocketError, SocketState};
+use super::transport::Transport;
+use super::{from_io, text, Op, SocketError, SocketState, SocketType};
 use crate::host_address::{HostAddress, NetworkLayerProtocol};
 use crate::host_info::HostInfo;
 
@@ -160,6 +159,12 @@ impl SocketCore {
                 return;
             };
             match self.start_attempt(address) {
+                Ok(()) if self.kind == SocketType::Udp => {
+                    // A datagram connect only sets the peer: it is done, and
+                    // Qt reports it synchronously.
+                    self.on_connect_ready();
+                    return;
+                }
                 Ok(()) => {
                     self.arm_connect_timer();
                     return;
@@ -189,7 +194,7 @@ impl SocketCore {
     fn start_attempt(&self, address: SocketAddr) -> Result<(), (SocketError, String)> {
         let socket = match self.take_bound(address) {
             Some(socket) => socket,
-            None => new_stream_socket(address).map_err(|e| from_io(Op::Create, &e))?,
+            None => new_socket(self.kind, address).map_err(|e| from_io(Op::Create, &e))?,
         };
         // A socket bound to the dual-stack Any address is IPv6: it reaches
         // an IPv4 peer through the v4-mapped address, as Qt's engine does.
@@ -204,7 +209,7 @@ impl SocketCore {
             Err(e) if e.raw_os_error() == Some(EINPROGRESS) => {}
             Err(e) => return Err(from_io(Op::Connect, &e)),
         }
-        let mut stream = TcpStream::from_std(std::net::TcpStream::from(socket));
+        let mut stream = Transport::from_socket(self.kind, socket);
         let registration = self
             .register(&mut stream)
             .map_err(|e| from_io(Op::Create, &e))?;
@@ -335,16 +340,15 @@ impl SocketCore {
     }
 }
 
-/// A non-blocking, close-on-exec TCP socket for `address`'s family.
-pub(crate) fn new_stream_socket(address: SocketAddr) -> io::Result<Socket> {
-    let socket = Socket::new(
+/// A non-blocking, close-on-exec socket of `kind` for `address`'s family.
+pub(crate) fn new_socket(kind: SocketType, address: SocketAddr) -> io::Result<Socket> {
+    let (ty, protocol) = match kind {
+        SocketType::Udp => (Type::DGRAM, Protocol::UDP),
+        _ => (Type::STREAM, Protocol::TCP),
+    };
+    Socket::new(
         Domain::for_address(address),
-        Type::STREAM.nonblocking().cloexec(),
-        Some(Protocol::TCP),
-    )?;
-    Ok(socket)
+        ty.nonblocking().cloexec(),
+        Some(protocol),
+    )
 }
-
-/// Keeps `Rc` in scope for doc links in this module.
-#[allow(dead_code)]
-type Handle = Rc<SocketCore>;

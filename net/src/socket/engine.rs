@@ -11,12 +11,12 @@ use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use mio::net::TcpStream;
 use sigloop_core::{
     ByteQueue, EventDispatcher, IoHandler, IoRegistration, Lifecycle, OpenMode, Readiness, Timer,
 };
 use sigloop_signals::Signal;
 
+use super::transport::Transport;
 use super::{SocketError, SocketState, SocketType};
 use crate::host_address::{HostAddress, NetworkLayerProtocol};
 use crate::host_info::LookupId;
@@ -123,7 +123,7 @@ pub(crate) struct Data {
     pub(crate) error: SocketError,
     pub(crate) error_string: String,
     pub(crate) open_mode: OpenMode,
-    pub(crate) stream: Option<TcpStream>,
+    pub(crate) stream: Option<Transport>,
     pub(crate) registration: Option<IoRegistration>,
     pub(crate) read_buf: ByteQueue,
     pub(crate) write_buf: ByteQueue,
@@ -226,7 +226,7 @@ impl SocketCore {
 
     /// Registers `stream` with the loop for reads and writes, once: edge
     /// triggered, never re-registered, readiness tracked in `Data`.
-    pub(crate) fn register(&self, stream: &mut TcpStream) -> std::io::Result<IoRegistration> {
+    pub(crate) fn register(&self, stream: &mut Transport) -> std::io::Result<IoRegistration> {
         let handler: Weak<dyn IoHandler> = self.this.clone();
         IoRegistration::register(
             stream,

@@ -15,6 +15,7 @@ pub(crate) mod engine;
 mod enums;
 mod error;
 mod transfer;
+pub(crate) mod transport;
 mod wait;
 
 pub use enums::{BindMode, SocketOption, SocketState, SocketType};

@@ -8,7 +8,7 @@
 //! read resumes by itself or when the application drains the buffer) and
 //! nothing spins (a full buffer ignores further edges).
 
-use std::io::{self, Read, Write};
+use std::io;
 
 use sigloop_core::OpenMode;
 
