@@ -48,8 +48,20 @@ pub use sigloop_signals::{
     ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
 };
 
-/// The README's Rust code blocks, compiled and run as documentation tests
-/// so that the front-page example cannot go stale.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
+
+/// Guides that are not about one item: porting from Qt and PySide, and the
+/// full Qt → sigloop name table.
+pub mod docs {
+    /// Porting Qt and PySide network code to sigloop: the ownership model,
+    /// the fortune client side by side, common idioms, and every deliberate
+    /// difference from Qt.
+    #[doc = include_str!("docs/porting.md")]
+    pub mod porting {}
+
+    /// The README, with the table of every implemented Qt/PySide class,
+    /// method, enum value and signal and its sigloop name. Its Rust code
+    /// blocks run as documentation tests, so the front page cannot go
+    /// stale.
+    #[doc = include_str!("../README.md")]
+    pub mod names {}
+}
