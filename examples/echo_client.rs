@@ -1,0 +1,176 @@
+//! A TCP echo client: connects, sends a message, waits until as many bytes
+//! have come back, prints them and exits.
+//!
+//! ```text
+//! echo_client --port N --host H --message TEXT
+//! ```
+//!
+//! On success stdout is exactly the echoed text and a newline, and the exit
+//! status is 0. On a socket error, or when the echo is not complete within
+//! 10 seconds, a message goes to stderr and the exit status is 1.
+//!
+//! Qt equivalent:
+//!
+//! ```cpp
+//! QCoreApplication app(argc, argv);
+//! QTcpSocket socket;
+//! QByteArray echo;
+//! QObject::connect(&socket, &QTcpSocket::connected, [&] { socket.write(message); });
+//! QObject::connect(&socket, &QTcpSocket::readyRead, [&] {
+//!     echo += socket.readAll();
+//!     if (echo.size() >= message.size()) {
+//!         std::printf("%s\n", echo.constData());
+//!         app.exit(0);
+//!     }
+//! });
+//! QObject::connect(&socket, &QTcpSocket::errorOccurred, [&] {
+//!     std::fprintf(stderr, "%s\n", qPrintable(socket.errorString()));
+//!     app.exit(1);
+//! });
+//! QTimer::singleShot(10000, [&] { std::fprintf(stderr, "timed out\n"); app.exit(1); });
+//! socket.connectToHost(host, port);
+//! return app.exec();
+//! ```
+//!
+//! Run against `cargo run --example echo_server -- --port 0` with
+//! `cargo run --example echo_client -- --port <port> --host 127.0.0.1 --message hi`.
+
+use std::cell::{Cell, RefCell};
+use std::io::Write;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Duration;
+
+use sigloop::net::TcpSocket;
+use sigloop::{EventDispatcher, IoDevice, Timer};
+
+/// How long the whole exchange may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Exit codes `exec` returns.
+const OK: i32 = 0;
+const FAILED: i32 = 1;
+
+thread_local! {
+    /// Whether the outcome is decided; later events change nothing.
+    static DECIDED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Leaves the loop with `code`, unless an earlier event already decided.
+fn finish(code: i32) {
+    if !DECIDED.replace(true) {
+        EventDispatcher::exit(code);
+    }
+}
+
+/// What the command line asked for.
+struct Args {
+    host: String,
+    port: u16,
+    message: String,
+}
+
+fn usage(problem: &str) -> ExitCode {
+    eprintln!("echo_client: {problem}");
+    eprintln!("usage: echo_client --port N --host H --message TEXT");
+    ExitCode::from(2)
+}
+
+fn parse_args() -> Result<Args, String> {
+    let (mut host, mut port, mut message) = (None, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--host" => host = Some(value("--host")?),
+            "--message" => message = Some(value("--message")?),
+            "--port" => {
+                let text = value("--port")?;
+                port = Some(
+                    text.parse::<u16>()
+                        .map_err(|_| format!("bad port {text:?}"))?,
+                );
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Args {
+        host: host.ok_or("--host is required")?,
+        port: port.ok_or("--port is required")?,
+        message: message.ok_or("--message is required")?,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(problem) => return usage(&problem),
+    };
+    let message = Rc::new(args.message.into_bytes());
+    let echo = Rc::new(RefCell::new(Vec::with_capacity(message.len())));
+    let socket = TcpSocket::new();
+
+    let _connected = {
+        let message = message.clone();
+        socket.connected().connect_to(&socket, move |socket, _| {
+            if message.is_empty() {
+                finish(OK);
+            } else if let Err(err) = socket.write(&message) {
+                eprintln!("echo_client: write failed: {err}");
+                finish(FAILED);
+            }
+        })
+    };
+    let _ready_read = {
+        let (message, echo) = (message.clone(), echo.clone());
+        socket.ready_read().connect_to(&socket, move |socket, _| {
+            let Ok(data) = socket.read_all() else { return };
+            let mut echo = echo.borrow_mut();
+            echo.extend_from_slice(&data);
+            if echo.len() >= message.len() {
+                finish(OK);
+            }
+        })
+    };
+    let _error = socket.error_occurred().connect_to(&socket, |socket, _| {
+        if !DECIDED.get() {
+            eprintln!("echo_client: {}", socket.error_string());
+        }
+        finish(FAILED);
+    });
+    // A peer that closes before echoing everything also ends the wait.
+    let _closed = socket.disconnected().connect(|_| {
+        if !DECIDED.get() {
+            eprintln!("echo_client: the connection closed before the echo was complete");
+        }
+        finish(FAILED);
+    });
+    Timer::single_shot(TIMEOUT, || {
+        if !DECIDED.get() {
+            eprintln!("echo_client: no complete echo within {TIMEOUT:?}");
+        }
+        finish(FAILED);
+    });
+
+    socket.connect_to_host(&args.host, args.port);
+    let code = EventDispatcher::exec();
+    if code != OK {
+        let got = echo.borrow().len();
+        if got > 0 {
+            eprintln!("echo_client: got {got} of {} bytes back", message.len());
+        }
+        return ExitCode::FAILURE;
+    }
+
+    let echo = echo.borrow();
+    let mut stdout = std::io::stdout().lock();
+    let printed = stdout
+        .write_all(&echo)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    if printed.is_err() {
+        return ExitCode::FAILURE;
+    }
+    socket.abort();
+    ExitCode::SUCCESS
+}
