@@ -40,14 +40,14 @@ pub use sigloop_core::{
     WriteTo,
 };
 pub use sigloop_net::{
-    AddressParseError, BindMode, ConversionMode, HostAddress, HostInfo, HostInfoError, LookupId,
+    AddressParseError, BindMode, ConversionMode, HostAddress, HostInfo, HostInfoError,
+    InterfaceFlags, LookupId, NetworkAddressEntry, NetworkDatagram, NetworkInterface,
     NetworkLayerProtocol, SocketError, SocketOption, SocketState, SocketType, SpecialAddress,
-    TcpServer, TcpSocket, WeakTcpServer, WeakTcpSocket,
+    TcpServer, TcpSocket, UdpSocket, WeakTcpServer, WeakTcpSocket, WeakUdpSocket,
 };
 pub use sigloop_signals::{
     ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
 };
-
 
 /// Guides that are not about one item: porting from Qt and PySide, and the
 /// full Qt → sigloop name table.

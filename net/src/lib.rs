@@ -66,18 +66,23 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-
 mod host_address;
 mod host_info;
+mod network_datagram;
+mod network_interface;
 mod socket;
 mod socket_util;
 mod tcp_server;
 mod tcp_socket;
+mod udp_socket;
 
 pub use host_address::{
     AddressParseError, ConversionMode, HostAddress, NetworkLayerProtocol, SpecialAddress,
 };
 pub use host_info::{HostInfo, HostInfoError, LookupId, RESOLVER_THREADS};
+pub use network_datagram::NetworkDatagram;
+pub use network_interface::{InterfaceFlags, NetworkAddressEntry, NetworkInterface};
 pub use socket::{BindMode, SocketError, SocketOption, SocketState, SocketType};
 pub use tcp_server::{TcpServer, WeakTcpServer};
 pub use tcp_socket::{TcpSocket, WeakTcpSocket};
+pub use udp_socket::{UdpSocket, WeakUdpSocket};

@@ -30,6 +30,54 @@ pub(crate) fn bind_stream(
     Ok(socket)
 }
 
+/// A non-blocking UDP socket bound to `address`, configured as Qt
+/// configures every UDP socket ([`configure_datagram`]). `dual_stack` binds
+/// `::` with `IPV6_V6ONLY` off, Qt's `Any`.
+pub(crate) fn bind_datagram(
+    address: SocketAddr,
+    mode: BindMode,
+    dual_stack: bool,
+) -> io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM.nonblocking().cloexec(),
+        Some(Protocol::UDP),
+    )?;
+    if address.is_ipv6() {
+        socket.set_only_v6(!dual_stack)?;
+    }
+    configure_datagram(&socket);
+    if let Some(reuse) = mode.reuse_address() {
+        // Qt's Unix engine: ShareAddress and ReuseAddressHint set
+        // SO_REUSEADDR, another non-default mode clears it; it never
+        // touches SO_REUSEPORT.
+        socket.set_reuse_address(reuse)?;
+    }
+    socket.bind(&address.into())?;
+    Ok(socket)
+}
+
+/// What Qt's native engine sets on every UDP socket it creates:
+/// `SO_BROADCAST`, and the receive options that fill in a received
+/// datagram's destination, interface and hop limit (`IP_PKTINFO` and
+/// `IP_RECVTTL`, or `IPV6_RECVPKTINFO` and `IPV6_RECVHOPLIMIT`). As in Qt,
+/// a failure only loses that information.
+pub(crate) fn configure_datagram(socket: &Socket) {
+    use nix::sys::socket::{setsockopt, sockopt};
+    if let Err(err) = socket.set_broadcast(true) {
+        log::debug!("UDP socket: SO_BROADCAST: {err}");
+    }
+    let result = match socket.domain() {
+        Ok(Domain::IPV6) => setsockopt(socket, sockopt::Ipv6RecvPacketInfo, &true)
+            .and_then(|()| setsockopt(socket, sockopt::Ipv6RecvHopLimit, &true)),
+        _ => setsockopt(socket, sockopt::Ipv4PacketInfo, &true)
+            .and_then(|()| setsockopt(socket, sockopt::Ipv4RecvTtl, &true)),
+    };
+    if let Err(err) = result {
+        log::debug!("UDP socket: packet-information options: {err}");
+    }
+}
+
 /// Sets `option` the way Qt's native engine does on Unix.
 pub(crate) fn set_option(socket: SockRef<'_>, option: SocketOption, value: i32) -> io::Result<()> {
     let on = value != 0;

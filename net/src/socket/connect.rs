@@ -305,7 +305,17 @@ impl SocketCore {
                 d.local = (HostAddress::from(local.ip()), local.port());
             }
             d.writable = true;
-            d.read_side = ReadSide::Ready;
+            if self.kind == SocketType::Udp {
+                // Datagrams have their own read path and gate.
+                d.read_side = ReadSide::Off;
+                d.datagram_read = super::engine::DatagramRead::Armed;
+                d.datagram_protocol = match peer {
+                    SocketAddr::V4(_) => NetworkLayerProtocol::IPv4,
+                    SocketAddr::V6(_) => NetworkLayerProtocol::IPv6,
+                };
+            } else {
+                d.read_side = ReadSide::Ready;
+            }
             (d.close == CloseIntent::Pending, !d.write_buf.is_empty())
         };
         self.change_state(SocketState::Connected);
@@ -322,6 +332,8 @@ impl SocketCore {
         if pending_close {
             self.d.borrow_mut().close = CloseIntent::None;
             self.disconnect_from_host();
+        } else if self.kind == SocketType::Udp {
+            self.schedule(super::engine::WORK_DATAGRAM);
         } else {
             // Data may have arrived with the handshake.
             self.schedule(super::engine::WORK_READ);
@@ -346,9 +358,13 @@ pub(crate) fn new_socket(kind: SocketType, address: SocketAddr) -> io::Result<So
         SocketType::Udp => (Type::DGRAM, Protocol::UDP),
         _ => (Type::STREAM, Protocol::TCP),
     };
-    Socket::new(
+    let socket = Socket::new(
         Domain::for_address(address),
         ty.nonblocking().cloexec(),
         Some(protocol),
-    )
+    )?;
+    if kind == SocketType::Udp {
+        crate::socket_util::configure_datagram(&socket);
+    }
+    Ok(socket)
 }

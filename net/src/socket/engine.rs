@@ -145,6 +145,24 @@ pub(crate) struct Data {
     /// The server that accepted this socket and keeps it alive until it is
     /// deleted (Qt: the socket is parented to the server).
     pub(crate) parent: Option<(Weak<dyn SocketParent>, usize)>,
+    /// UDP only: the `ready_read` gate (see `datagram.rs`).
+    pub(crate) datagram_read: DatagramRead,
+    /// UDP only: the family of the OS socket (`AnyIP` for dual stack).
+    pub(crate) datagram_protocol: NetworkLayerProtocol,
+}
+
+/// The `ready_read` gate of a datagram socket (Qt's `hasPendingData` and
+/// `hasPendingDatagram` with the read notifier).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) enum DatagramRead {
+    /// No OS socket, or not bound or connected.
+    #[default]
+    Off,
+    /// Waiting: the next datagram (or pending error) gets a `ready_read`.
+    Armed,
+    /// `ready_read` was emitted for a datagram nobody has read yet: no new
+    /// `ready_read` until the application reads one.
+    Announced,
 }
 
 /// An owner of sockets (a server) told when one of them is deleted.
@@ -155,6 +173,8 @@ pub(crate) trait SocketParent {
 /// Deferred work bits; see [`SocketCore::schedule`].
 pub(crate) const WORK_READ: u8 = 1;
 pub(crate) const WORK_FLUSH: u8 = 2;
+/// UDP: look for a pending datagram after a read re-armed the gate.
+pub(crate) const WORK_DATAGRAM: u8 = 4;
 
 /// One socket: its data, its signals and its deletion state.
 pub(crate) struct SocketCore {
@@ -194,6 +214,8 @@ impl SocketCore {
                 connect_timeout: DEFAULT_CONNECT_TIMEOUT,
                 bound: None,
                 parent: None,
+                datagram_read: DatagramRead::Off,
+                datagram_protocol: NetworkLayerProtocol::Unknown,
             }),
             sig: SocketSignals::default(),
             life: Lifecycle::new(),
@@ -228,11 +250,14 @@ impl SocketCore {
     /// triggered, never re-registered, readiness tracked in `Data`.
     pub(crate) fn register(&self, stream: &mut Transport) -> std::io::Result<IoRegistration> {
         let handler: Weak<dyn IoHandler> = self.this.clone();
-        IoRegistration::register(
-            stream,
-            mio::Interest::READABLE | mio::Interest::WRITABLE,
-            handler,
-        )
+        // A datagram socket never waits to write (Qt has no write notifier
+        // for unbuffered UDP): readability only, which also spares an
+        // event per datagram sent.
+        let interest = match self.kind {
+            SocketType::Udp => mio::Interest::READABLE,
+            _ => mio::Interest::READABLE | mio::Interest::WRITABLE,
+        };
+        IoRegistration::register(stream, interest, handler)
     }
 
     /// Queues work to run from the loop on its next pass. Writes are
@@ -259,6 +284,9 @@ impl SocketCore {
         }
         if work & WORK_READ != 0 {
             self.read_now();
+        }
+        if work & WORK_DATAGRAM != 0 {
+            self.datagram_notification();
         }
     }
 
@@ -287,6 +315,10 @@ impl SocketCore {
 
 impl IoHandler for SocketCore {
     fn ready(&self, readiness: Readiness) {
+        if self.kind == SocketType::Udp {
+            self.datagram_ready(readiness);
+            return;
+        }
         match self.state() {
             SocketState::Connecting => self.on_connect_ready(),
             SocketState::Connected | SocketState::Closing => {

@@ -137,6 +137,10 @@ pub(crate) mod text {
     pub(crate) const PERMISSION_DENIED: &str = "Permission denied";
     pub(crate) const OUT_OF_RESOURCES: &str = "Out of resources";
     pub(crate) const UNSUPPORTED: &str = "Operation on socket is not supported";
+    pub(crate) const DATAGRAM_TOO_LARGE: &str = "Datagram was too large to send";
+    pub(crate) const NO_DATAGRAM: &str = "No datagram available for reading";
+    pub(crate) const SEND_DATAGRAM: &str = "Unable to send a datagram";
+    pub(crate) const RECEIVE_DATAGRAM: &str = "Unable to receive a message";
 }
 
 /// The OS operation an error came from; Qt maps errno per operation.
@@ -148,6 +152,10 @@ pub(crate) enum Op {
     Read,
     Write,
     Accept,
+    /// `sendto`/`sendmsg` of a datagram (Qt's `nativeSendDatagram`).
+    SendDatagram,
+    /// `recvfrom`/`recvmsg` of a datagram (Qt's `nativeReceiveDatagram`).
+    ReceiveDatagram,
 }
 
 /// Maps an OS error to Qt's code and text for `op`.
@@ -156,6 +164,14 @@ pub(crate) fn from_io(op: Op, err: &io::Error) -> (SocketError, String) {
     let errno = err.raw_os_error().unwrap_or(0);
     let pick = |e: SocketError, t: &str| (e, t.to_owned());
     match (op, errno) {
+        (Op::SendDatagram, 90) => pick(DatagramTooLarge, text::DATAGRAM_TOO_LARGE), // EMSGSIZE
+        (Op::SendDatagram, 104) => pick(RemoteHostClosed, text::REMOTE_CLOSED),     // ECONNRESET
+        (Op::SendDatagram, 11) => pick(Temporary, text::SEND_DATAGRAM),             // EAGAIN
+        (Op::SendDatagram, _) => pick(Network, text::SEND_DATAGRAM),
+        (Op::ReceiveDatagram, 111) => pick(ConnectionRefused, text::REFUSED), // ECONNREFUSED
+        (Op::ReceiveDatagram, 11) => pick(Temporary, text::NO_DATAGRAM),      // EAGAIN
+        (Op::ReceiveDatagram, _) => pick(Network, text::RECEIVE_DATAGRAM),
+        (Op::Write, 90) => pick(DatagramTooLarge, text::DATAGRAM_TOO_LARGE), // connected UDP
         (_, 24 | 23 | 105 | 12) => pick(SocketResource, text::OUT_OF_RESOURCES), // EMFILE ENFILE ENOBUFS ENOMEM
         (Op::Bind, 98) => pick(AddressInUse, text::ADDRESS_IN_USE),              // EADDRINUSE
         (Op::Bind, 99) => pick(SocketAddressNotAvailable, text::ADDRESS_NOT_AVAILABLE), // EADDRNOTAVAIL

@@ -1,16 +1,19 @@
 //! The abstract socket: Qt's `QAbstractSocket` machinery, shared by every
-//! socket kind (TCP now; UDP and TLS build on it).
+//! socket kind (TCP and UDP; TLS builds on it).
 //!
 //! - `engine`: the state and signals of one socket, and the small helpers
 //!   every path uses (state changes, errors, deferred work);
 //! - `connect`: host lookup and connect attempts (§1.4, §1.5);
 //! - `close`: `disconnect_from_host`, `close`, `abort`, remote close;
 //! - `transfer`: reading into the read buffer and flushing the write buffer;
+//! - `datagram`: the UDP side: bind, datagram reads and writes, Qt's
+//!   `ready_read` gating for datagrams;
 //! - `wait`: the blocking `wait_for_*` functions, which run the same paths
 //!   without an event loop.
 
 mod close;
 mod connect;
+mod datagram;
 pub(crate) mod engine;
 mod enums;
 mod error;

@@ -45,7 +45,8 @@ impl SocketCore {
     /// not announced, but a wait reports them (Qt's `canReadNotification`
     /// returns `!isReadable()` for them).
     pub(crate) fn read_now(&self) -> usize {
-        if self.state() != SocketState::Connected {
+        // Datagrams are never read into the stream buffer (`datagram.rs`).
+        if self.state() != SocketState::Connected || self.kind == super::SocketType::Udp {
             return 0;
         }
         let (total, end) = self.read_pass();

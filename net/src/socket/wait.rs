@@ -17,9 +17,9 @@ use super::{text, SocketError, SocketState};
 use crate::host_info::HostInfo;
 
 /// What a single wait saw.
-struct Ready {
-    readable: bool,
-    writable: bool,
+pub(super) struct Ready {
+    pub(super) readable: bool,
+    pub(super) writable: bool,
 }
 
 /// When a wait gives up: `None` waits forever.
@@ -33,7 +33,11 @@ fn remaining(deadline: Option<Instant>) -> Option<Duration> {
 
 impl SocketCore {
     /// Waits once on the fd for `interest`, at most `timeout`.
-    fn wait_fd(&self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
+    pub(super) fn wait_fd(
+        &self,
+        interest: Interest,
+        timeout: Option<Duration>,
+    ) -> io::Result<Ready> {
         let fd = match self.d.borrow().stream.as_ref() {
             Some(stream) => stream.as_raw_fd(),
             None => {
@@ -161,7 +165,7 @@ impl SocketCore {
 
     /// The shared timeout of the other waits: the error is emitted and the
     /// socket stays open (Qt's `dontCloseOnTimeout`).
-    fn wait_timed_out(&self) {
+    pub(super) fn wait_timed_out(&self) {
         self.raise(SocketError::SocketTimeout, text::WAIT_TIMED_OUT);
     }
 
@@ -227,6 +231,9 @@ impl SocketCore {
 
     /// Qt: `QAbstractSocket::waitForReadyRead(msecs)`.
     pub(crate) fn wait_for_ready_read(&self, timeout: Option<Duration>) -> bool {
+        if self.kind == super::SocketType::Udp {
+            return self.wait_for_datagram(timeout);
+        }
         let deadline = deadline_after(timeout);
         if matches!(self.state(), SocketState::Unconnected | SocketState::Bound)
             || !self.connect_first(timeout)
