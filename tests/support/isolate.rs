@@ -139,6 +139,12 @@ pub fn current_netns() -> Option<String> {
 /// parent's, with only `lo` and no default route: the guard in front of
 /// every scenario that sends to a non-loopback address.
 pub fn assert_private_netns() {
+    assert_private_netns_with(&["lo"]);
+}
+
+/// [`assert_private_netns`] for a namespace whose setup added `devices`
+/// (such as a dummy interface for multicast tests) besides `lo`.
+pub fn assert_private_netns_with(expected: &[&str]) {
     let parent = std::env::var(PARENT_NETNS_ENV)
         .expect("a namespace scenario runs only in the child that run_child starts");
     let ours = current_netns().expect("/proc/self/ns/net");
@@ -147,13 +153,17 @@ pub fn assert_private_netns() {
         "refusing to send to a non-loopback address from the parent's network namespace"
     );
     let devices = std::fs::read_to_string("/proc/self/net/dev").expect("/proc/self/net/dev");
-    let names: Vec<&str> = devices
+    let mut names: Vec<&str> = devices
         .lines()
         .skip(2)
         .filter_map(|l| l.split(':').next())
         .map(str::trim)
         .collect();
-    assert_eq!(names, ["lo"], "the private namespace must have only lo");
+    names.sort_unstable();
+    assert_eq!(
+        names, expected,
+        "the private namespace must have only the devices its setup made"
+    );
     let routes = std::fs::read_to_string("/proc/self/net/route").expect("/proc/self/net/route");
     let default_route = routes
         .lines()

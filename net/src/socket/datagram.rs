@@ -679,6 +679,10 @@ fn send_with_control(
         Some(target) => target.is_ipv6(),
         None => socket.local_addr()?.is_ipv6(),
     };
+    // An IPv4 destination reached through a dual-stack socket takes the
+    // IPv4 path in the kernel: it reads the hop limit from IP_TTL and the
+    // interface from an IPV6_PKTINFO whose source is v4-mapped.
+    let mapped = matches!(target, Some(SocketAddr::V6(a)) if a.ip().to_ipv4_mapped().is_some());
     let hops = dgram.hop_limit().map(libc::c_int::from);
     let source = dgram.sender_address().ip();
     let v4_info = libc::in_pktinfo {
@@ -696,6 +700,7 @@ fn send_with_control(
             s6_addr: match source {
                 Some(IpAddr::V6(ip)) => ip.octets(),
                 Some(IpAddr::V4(ip)) => ip.to_ipv6_mapped().octets(),
+                None if mapped => Ipv4Addr::UNSPECIFIED.to_ipv6_mapped().octets(),
                 None => [0; 16],
             },
         },
@@ -703,20 +708,17 @@ fn send_with_control(
     };
     let mut cmsgs = Vec::with_capacity(2);
     let with_info = dgram.interface_index() != 0 || source.is_some();
-    if v6 {
-        if let Some(hops) = hops.as_ref() {
-            cmsgs.push(ControlMessage::Ipv6HopLimit(hops));
-        }
-        if with_info {
-            cmsgs.push(ControlMessage::Ipv6PacketInfo(&v6_info));
-        }
-    } else {
-        if let Some(hops) = hops.as_ref() {
-            cmsgs.push(ControlMessage::Ipv4Ttl(hops));
-        }
-        if with_info {
-            cmsgs.push(ControlMessage::Ipv4PacketInfo(&v4_info));
-        }
+    if let Some(hops) = hops.as_ref() {
+        cmsgs.push(match v6 && !mapped {
+            true => ControlMessage::Ipv6HopLimit(hops),
+            false => ControlMessage::Ipv4Ttl(hops),
+        });
+    }
+    if with_info {
+        cmsgs.push(match v6 {
+            true => ControlMessage::Ipv6PacketInfo(&v6_info),
+            false => ControlMessage::Ipv4PacketInfo(&v4_info),
+        });
     }
     let iov = [IoSlice::new(dgram.data())];
     let fd = socket.as_raw_fd();
