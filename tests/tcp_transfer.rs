@@ -92,11 +92,13 @@ fn sixty_four_mib_to_a_slow_reader_with_a_bounded_buffer() {
     let peer: Rc<RefCell<Option<TcpSocket>>> = Rc::new(RefCell::new(None));
     {
         let peer = peer.clone();
-        let _ = server.new_connection().connect_to(&server, move |server, _| {
-            let socket = server.next_pending_connection().unwrap();
-            socket.set_read_buffer_size(LIMIT);
-            *peer.borrow_mut() = Some(socket);
-        });
+        let _ = server
+            .new_connection()
+            .connect_to(&server, move |server, _| {
+                let socket = server.next_pending_connection().unwrap();
+                socket.set_read_buffer_size(LIMIT);
+                *peer.borrow_mut() = Some(socket);
+            });
     }
     let tick = Timer::new();
     tick.set_timer_type(TimerType::Precise);
@@ -132,9 +134,7 @@ fn sixty_four_mib_to_a_slow_reader_with_a_bounded_buffer() {
     }
     tick.start_with(Duration::from_millis(10));
     let watchdog = Timer::new();
-    let _ = watchdog
-        .timeout()
-        .connect(|_| EventDispatcher::exit(99));
+    let _ = watchdog.timeout().connect(|_| EventDispatcher::exit(99));
     watchdog.set_single_shot(true);
     watchdog.start_with(Duration::from_secs(60));
 
