@@ -332,7 +332,7 @@ impl UdpSocket {
     /// After `error_occurred`, with no `bytes_written`:
     /// `DatagramTooLarge` ("Datagram was too large to send"; 65,508 bytes
     /// over IPv4 loopback), `Temporary` ("Unable to send a datagram") when
-    /// the OS buffer is full, `Network` ("Unable to send a datagram") for
+    /// the OS buffer is full, `Network` ("Unable to send a message") for
     /// other failures; or the auto-bind's error. `Operation` (no signal)
     /// while a lookup is in progress.
     ///

@@ -359,7 +359,7 @@ impl SocketCore {
                 match destination_for(protocol, dgram.destination_address(), port) {
                     Some(target) => Some(target),
                     None => {
-                        self.raise(SocketError::Network, text::SEND_DATAGRAM);
+                        self.raise(SocketError::Network, text::SEND_MESSAGE);
                         return Err(SocketError::Network);
                     }
                 }

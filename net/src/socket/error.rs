@@ -140,6 +140,7 @@ pub(crate) mod text {
     pub(crate) const DATAGRAM_TOO_LARGE: &str = "Datagram was too large to send";
     pub(crate) const NO_DATAGRAM: &str = "No datagram available for reading";
     pub(crate) const SEND_DATAGRAM: &str = "Unable to send a datagram";
+    pub(crate) const SEND_MESSAGE: &str = "Unable to send a message";
     pub(crate) const RECEIVE_DATAGRAM: &str = "Unable to receive a message";
 }
 
@@ -167,7 +168,7 @@ pub(crate) fn from_io(op: Op, err: &io::Error) -> (SocketError, String) {
         (Op::SendDatagram, 90) => pick(DatagramTooLarge, text::DATAGRAM_TOO_LARGE), // EMSGSIZE
         (Op::SendDatagram, 104) => pick(RemoteHostClosed, text::REMOTE_CLOSED),     // ECONNRESET
         (Op::SendDatagram, 11) => pick(Temporary, text::SEND_DATAGRAM),             // EAGAIN
-        (Op::SendDatagram, _) => pick(Network, text::SEND_DATAGRAM),
+        (Op::SendDatagram, _) => pick(Network, text::SEND_MESSAGE),
         (Op::ReceiveDatagram, 111) => pick(ConnectionRefused, text::REFUSED), // ECONNREFUSED
         (Op::ReceiveDatagram, 11) => pick(Temporary, text::NO_DATAGRAM),      // EAGAIN
         (Op::ReceiveDatagram, _) => pick(Network, text::RECEIVE_DATAGRAM),
