@@ -1,9 +1,18 @@
 //! `ByteQueue`: the chunked FIFO byte buffer behind socket read and write
 //! buffers (Qt: `QRingBuffer`).
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
+
+thread_local! {
+    /// Where [`ByteQueue::fill_from`] lets a small read land when the tail
+    /// has no room: allocated and zeroed once per thread (at most
+    /// `SCRATCH_MAX` bytes), so such a read costs no chunk-sized allocation
+    /// and no zeroing, only a copy of the bytes it got.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Smallest chunk made by [`ByteQueue::append`]; small writes coalesce
 /// into chunks of at least this size.
@@ -16,6 +25,13 @@ const ADOPT_MIN: usize = MIN_APPEND_CHUNK;
 /// Smallest and largest reservation of [`ByteQueue::fill_from`].
 const MIN_FILL: usize = 4 * 1024;
 const MAX_FILL: usize = 64 * 1024;
+/// Largest reservation [`ByteQueue::fill_from`] serves from the per-thread
+/// scratch buffer (so its size); larger ones read into a chunk in place.
+const SCRATCH_MAX: usize = 16 * 1024;
+/// Smallest chunk [`ByteQueue::fill_from`] makes for the bytes of a read
+/// that did not fit the tail: small reads that follow share it, and it
+/// stays small enough for the allocator's per-thread cache.
+const FRESH_CHUNK: usize = 1024;
 /// Size of the chunk [`ByteQueue::unget`] puts in front; its free front
 /// room makes further ungets O(1).
 const UNGET_CHUNK: usize = 16;
@@ -37,7 +53,8 @@ const UNGET_CHUNK: usize = 16;
 ///   [`front_chunk`](Self::front_chunk) + [`consume`](Self::consume) hand
 ///   chunks to an OS write without copying them;
 ///   [`fill_from`](Self::fill_from) lets an OS read land in the tail
-///   directly.
+///   directly when it has room (else in a per-thread scratch buffer, from
+///   which only the bytes read are copied).
 /// - **Read transactions** (Qt: `QIODevice::startTransaction()`): while
 ///   one is open, reads consume bytes logically but keep them, so
 ///   [`rollback_transaction`](Self::rollback_transaction) can give them
@@ -216,19 +233,24 @@ impl ByteQueue {
         }
     }
 
-    /// Reads straight from an OS source into the tail, without an
-    /// intermediate buffer.
+    /// Reads from an OS source into the tail.
     ///
-    /// Reserves up to `max` bytes at the tail (in the tail chunk's spare
-    /// capacity when it has a useful amount, else in a new chunk of
-    /// `min(max, 4..64 KiB)`: the size adapts, doubling after reads that
-    /// fill it and halving after reads that use under a quarter), zeroes
-    /// them, calls `f` on them, and keeps the first `n` bytes where `Ok(n)`
-    /// is what `f` returned (clamped to the slice's length). On `Err` the
-    /// queue is unchanged and the error is returned. `max == 0` returns
-    /// `Ok(0)` without calling `f` (so a zero-length OS read is never
-    /// mistaken for end of file). A reservation `f` leaves unused is given
-    /// back: a new chunk that got no bytes is freed.
+    /// Offers `f` a slice of up to `max` bytes (at most `4..64 KiB`: the
+    /// size adapts, doubling after reads that fill it and halving after
+    /// reads that use under a quarter) and keeps the first `n` bytes where
+    /// `Ok(n)` is what `f` returned (clamped to the slice's length). When
+    /// the tail chunk's spare capacity holds at least half of that, the
+    /// slice is that capacity, zeroed, and the read lands in place. Else a
+    /// slice over 16 KiB is a new chunk, zeroed, freed again if `f` puts
+    /// nothing in it. Else it is this thread's scratch buffer (which may
+    /// hold bytes of earlier reads, never bytes of this queue) and only
+    /// the `n` bytes read are copied: into the tail if they fit, else into
+    /// a new chunk of `max(n, 1 KiB)`. So a small read into an empty queue
+    /// costs no large allocation and no zeroing, and small reads share a
+    /// chunk. On `Err`
+    /// the queue is unchanged and the error is returned. `max == 0`
+    /// returns `Ok(0)` without calling `f` (so a zero-length OS read is
+    /// never mistaken for end of file).
     ///
     /// The slice may be shorter than `max`; callers that read until
     /// `WouldBlock` simply call again.
@@ -260,16 +282,86 @@ impl ByteQueue {
         let want = max.min(self.fill_size);
         let tail_room = self.chunks.back().map_or(0, |t| t.capacity() - t.len());
         // Use the tail's spare room if it holds at least half a reservation;
-        // otherwise a new chunk (wasting at most half a chunk per chunk).
-        let fresh = tail_room.saturating_mul(2) < want;
-        if fresh {
-            self.chunks.push_back(vec![0; want]);
-        }
-        let Some(tail) = self.chunks.back_mut() else {
-            return Ok(0);
+        // otherwise a small read lands in the thread's scratch buffer and
+        // only the bytes it got are copied (into the tail or a new chunk),
+        // and a large one gets a new chunk of its own.
+        let (result, n, reserved) = if tail_room.saturating_mul(2) >= want {
+            self.fill_tail(tail_room.min(want), f)
+        } else if want > SCRATCH_MAX {
+            // Large reads (the reservation grew because reads fill it):
+            // straight into a new chunk, no copy.
+            let mut chunk = vec![0; want];
+            let result = f(&mut chunk);
+            let n = match &result {
+                Ok(n) => (*n).min(want),
+                Err(_) => 0,
+            };
+            if n > 0 {
+                chunk.truncate(n);
+                self.chunks.push_back(chunk);
+            }
+            (result, n, want)
+        } else {
+            let mut f = Some(f);
+            let chunks = &mut self.chunks;
+            let filled = SCRATCH.with(|scratch| {
+                let mut scratch = scratch.try_borrow_mut().ok()?;
+                let f = f.take()?;
+                if scratch.len() < want {
+                    scratch.resize(want, 0);
+                }
+                let result = f(&mut scratch[..want]);
+                let n = match &result {
+                    Ok(n) => (*n).min(want),
+                    Err(_) => 0,
+                };
+                let got = &scratch[..n];
+                match chunks.back_mut() {
+                    // Within capacity: no reallocation.
+                    Some(tail) if tail.capacity() - tail.len() >= n => tail.extend_from_slice(got),
+                    _ if n == 0 => {}
+                    _ => {
+                        let mut chunk = Vec::with_capacity(n.max(FRESH_CHUNK));
+                        chunk.extend_from_slice(got);
+                        chunks.push_back(chunk);
+                    }
+                }
+                Some((result, n, want))
+            });
+            match (filled, f) {
+                // `f` itself fills a queue on this thread (the scratch buffer
+                // is taken): a chunk of its own, as without one.
+                (None, Some(f)) => {
+                    self.chunks.push_back(Vec::with_capacity(want));
+                    self.fill_tail(want, f)
+                }
+                // The scratch path took `f` only to run it, so it filled.
+                (filled, _) => filled.unwrap_or((Ok(0), 0, want)),
+            }
         };
-        let start = if fresh { 0 } else { tail.len() };
-        let reserved = if fresh { want } else { tail_room.min(want) };
+        self.len += n;
+        if reserved == want {
+            if n == want {
+                self.fill_size = (self.fill_size * 2).min(MAX_FILL);
+            } else if n < want / 4 {
+                self.fill_size = (self.fill_size / 2).max(MIN_FILL);
+            }
+        }
+        result.map(|_| n)
+    }
+
+    /// `fill_from` into the tail chunk's spare capacity (`reserved` bytes
+    /// of it, zeroed first); drops the tail again if it stays empty.
+    /// Returns `f`'s result, the bytes kept and `reserved`.
+    fn fill_tail(
+        &mut self,
+        reserved: usize,
+        f: impl FnOnce(&mut [u8]) -> io::Result<usize>,
+    ) -> (io::Result<usize>, usize, usize) {
+        let Some(tail) = self.chunks.back_mut() else {
+            return (Ok(0), 0, reserved);
+        };
+        let start = tail.len();
         // Within capacity: no reallocation.
         tail.resize(start + reserved, 0);
         let result = f(&mut tail[start..]);
@@ -282,15 +374,7 @@ impl ByteQueue {
             self.chunks.pop_back();
             self.release_if_empty();
         }
-        self.len += n;
-        if reserved == want {
-            if n == want {
-                self.fill_size = (self.fill_size * 2).min(MAX_FILL);
-            } else if n < want / 4 {
-                self.fill_size = (self.fill_size / 2).max(MIN_FILL);
-            }
-        }
-        result.map(|_| n)
+        (result, n, reserved)
     }
 
     /// Reads (consumes) up to `buf.len()` bytes into `buf` and returns how
