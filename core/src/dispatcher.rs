@@ -345,10 +345,30 @@ impl Inner {
     /// is pending (`None`: until something happens). Returns whether it
     /// processed anything.
     pub(crate) fn pass(&self, flags: ProcessEventsFlags, wait: Option<Duration>) -> bool {
+        self.pass_with(flags, wait, false)
+    }
+
+    /// [`pass`](Self::pass); with `block_after_work`, a pass that ran posted
+    /// calls or deletes may still sleep in the poll when they left nothing
+    /// to do (Qt's `processEvents` does: it waits unless events are still
+    /// pending). Only `exec`'s passes use it, saving an empty non-blocking
+    /// poll each time the loop wakes; a single `process_events` call keeps
+    /// returning without sleeping once it did something.
+    fn pass_with(
+        &self,
+        flags: ProcessEventsFlags,
+        wait: Option<Duration>,
+        block_after_work: bool,
+    ) -> bool {
         let mut did = self.drain_incoming();
         did |= self.run_posted();
         did |= self.run_deletes(false);
-        let timeout = if did {
+        let busy = if block_after_work {
+            did && (self.exit_requested() || self.deletes_due())
+        } else {
+            did
+        };
+        let timeout = if busy {
             Some(Duration::ZERO)
         } else {
             let next = self.time_to_next_timer(flags);
@@ -386,9 +406,23 @@ impl Inner {
         let _level = Level(self);
         let flags = flags.without(ProcessEventsFlags::WAIT_FOR_MORE_EVENTS);
         while frame.exit.get().is_none() {
-            self.pass(flags, None);
+            self.pass_with(flags, None, true);
         }
         frame.exit.take().unwrap_or(0)
+    }
+
+    /// Whether a running loop was asked to exit (it must not sleep first).
+    fn exit_requested(&self) -> bool {
+        self.quit_now.get() || self.frames.borrow().iter().any(|f| f.exit.get().is_some())
+    }
+
+    /// Whether deferred deletes wait that the next pass would run.
+    fn deletes_due(&self) -> bool {
+        let current = self.loop_level.get() + self.scope_level.get();
+        self.deferred
+            .borrow()
+            .iter()
+            .any(|(level, _)| *level > current || (*level == 0 && current > 0))
     }
 
     pub(crate) fn is_running(&self, frame: &Rc<Frame>) -> bool {
