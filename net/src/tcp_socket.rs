@@ -1131,6 +1131,21 @@ impl sigloop_core::IoDevice for TcpSocket {
         Ok(n)
     }
 
+    /// As the trait's `read` (same bytes, same resume rule), but a buffer
+    /// chunk that holds exactly the bytes asked for is handed over instead
+    /// of being copied into a zeroed vector: `read_all` after each
+    /// `ready_read` usually takes one whole chunk.
+    fn read(&self, max: usize) -> Result<Vec<u8>, DeviceError> {
+        let (out, buffered) = {
+            let mut d = self.core.d.borrow_mut();
+            check_readable(d.open_mode)?;
+            let buffered = d.read_buf.len();
+            (d.read_buf.read_vec(max), buffered)
+        };
+        self.core.after_app_read(max.min(buffered), buffered);
+        Ok(out)
+    }
+
     fn peek_into(&self, buf: &mut [u8]) -> Result<usize, DeviceError> {
         let d = self.core.d.borrow();
         check_readable(d.open_mode)?;
