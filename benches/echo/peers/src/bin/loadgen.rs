@@ -33,9 +33,11 @@
 //! ```
 //!
 //! Client connections bind to source addresses 127.0.0.2 to 127.0.0.201
-//! in turn, so tens of thousands of short connections never run out of
-//! ephemeral ports (TIME_WAIT stays on the client side, which closes
-//! first). All traffic stays on loopback. Every wait is bounded.
+//! and to ports below the kernel's ephemeral range, in turn, so tens of
+//! thousands of short connections never run out of ports, and their
+//! TIME_WAIT sockets (the client closes first) never get in the way of
+//! programs that listen on a port the kernel picked. All traffic stays on
+//! loopback. Every wait is bounded.
 
 use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
@@ -120,7 +122,7 @@ fn run(o: &Opts) -> io::Result<()> {
     let server = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, o.port));
     let wanted = |name: &str| o.only.as_ref().is_none_or(|l| l.iter().any(|n| n == name));
     let mut out = OpenOptions::new().create(true).append(true).open(&o.out)?;
-    let mut src = Sources(0);
+    let mut src = Sources::new();
 
     if wanted("rss") {
         let r = rss(o, server, &mut src)?;
@@ -261,18 +263,51 @@ fn wait_fds(pid: u32, ok: impl Fn(usize) -> bool, what: &str) -> io::Result<usiz
 
 // ----- client connections -----------------------------------------------------
 
-/// Source addresses 127.0.0.2 ..= 127.0.0.201, in turn.
-struct Sources(u32);
+/// Client source addresses: 127.0.0.2 ..= 127.0.0.201 in turn, each with
+/// a port below the kernel's ephemeral range, also in turn.
+///
+/// The client closes first, so every connection leaves a TIME_WAIT socket
+/// for a minute: a run leaves tens of thousands. Kept out of the ephemeral
+/// range, they never make a later `bind(port 0)` + wildcard `listen` on
+/// the same port (as test suites do) fail with "address in use".
+struct Sources {
+    next: u32,
+    ports: std::ops::Range<u16>,
+}
 
 impl Sources {
-    /// A blocking, connected stream from the next source address, with
-    /// TCP_NODELAY (the client never waits on Nagle).
+    fn new() -> Sources {
+        let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+            .unwrap_or(32768);
+        let end = ephemeral_start.min(32768);
+        let start = 10_000.min(end / 2);
+        Sources {
+            next: 0,
+            ports: start..end,
+        }
+    }
+
+    /// A blocking, connected stream from the next source address and port,
+    /// with TCP_NODELAY (the client never waits on Nagle).
     fn connect(&mut self, server: SocketAddr) -> io::Result<TcpStream> {
-        let host = 2 + (self.0 % 200) as u8;
-        self.0 = self.0.wrapping_add(1);
-        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
-        let from = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, host), 0);
-        socket.bind(&from.into())?;
+        let span = u32::from(self.ports.end - self.ports.start).max(1);
+        let mut tries = 0;
+        let socket = loop {
+            let n = self.next;
+            self.next = self.next.wrapping_add(1);
+            let host = 2 + (n % 200) as u8;
+            let port = self.ports.start + ((n / 200) % span) as u16;
+            let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+            let from = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, host), port);
+            match socket.bind(&from.into()) {
+                Ok(()) => break socket,
+                // Taken by something else: the next pair.
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse && tries < 1000 => tries += 1,
+                Err(e) => return Err(e),
+            }
+        };
         socket.set_tcp_nodelay(true)?;
         socket.connect_timeout(&server.into(), STALL)?;
         let stream = TcpStream::from(socket);
