@@ -16,7 +16,7 @@
 # (CPU per operation as a ratio to raw mio). Raw lines go to
 # benches/echo/peers/target/echo-raw.tsv.
 #
-# Knobs (environment): ROUNDS (3), DURATION seconds per scenario (1.0),
+# Knobs (environment): ROUNDS (5), DURATION seconds per scenario (1.0),
 # WARMUP seconds (0.3), IDLE connections for the memory test (10000),
 # SERVERS (space-separated subset of: sigloop mio tokio qt).
 #
@@ -31,7 +31,7 @@ PEERS="${HERE}/peers"
 OUT_DIR="${PEERS}/target"
 RAW="${OUT_DIR}/echo-raw.tsv"
 
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-5}"
 DURATION="${DURATION:-1.0}"
 WARMUP="${WARMUP:-0.3}"
 IDLE="${IDLE:-10000}"

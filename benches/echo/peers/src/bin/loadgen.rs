@@ -283,8 +283,14 @@ impl Sources {
             .unwrap_or(32768);
         let end = ephemeral_start.min(32768);
         let start = 10_000.min(end / 2);
+        // Start where an earlier run (whose TIME_WAIT sockets may still
+        // hold its pairs) most likely did not.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() ^ d.as_secs() as u32)
+            ^ std::process::id().wrapping_mul(2_654_435_761);
         Sources {
-            next: 0,
+            next: seed,
             ports: start..end,
         }
     }
@@ -301,15 +307,25 @@ impl Sources {
             let port = self.ports.start + ((n / 200) % span) as u16;
             let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
             let from = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, host), port);
-            match socket.bind(&from.into()) {
+            let attempt = socket.bind(&from.into()).and_then(|()| {
+                socket.set_tcp_nodelay(true)?;
+                socket.connect_timeout(&server.into(), STALL)
+            });
+            match attempt {
                 Ok(()) => break socket,
-                // Taken by something else: the next pair.
-                Err(e) if e.kind() == io::ErrorKind::AddrInUse && tries < 1000 => tries += 1,
+                // The pair is taken (by another program, or by a TIME_WAIT
+                // socket of an earlier run): the next pair.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::AddrInUse | io::ErrorKind::AddrNotAvailable
+                    ) && tries < 1000 =>
+                {
+                    tries += 1
+                }
                 Err(e) => return Err(e),
             }
         };
-        socket.set_tcp_nodelay(true)?;
-        socket.connect_timeout(&server.into(), STALL)?;
         let stream = TcpStream::from(socket);
         stream.set_read_timeout(Some(STALL))?;
         stream.set_write_timeout(Some(STALL))?;
