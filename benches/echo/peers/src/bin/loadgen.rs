@@ -314,14 +314,19 @@ impl Sources {
             match attempt {
                 Ok(()) => break socket,
                 // The pair is taken (by another program, or by a TIME_WAIT
-                // socket of an earlier run): the next pair.
+                // socket of an earlier run, whose pairs come in a run of
+                // their own): jump to a pseudo-random other place.
                 Err(e)
                     if matches!(
                         e.kind(),
                         io::ErrorKind::AddrInUse | io::ErrorKind::AddrNotAvailable
                     ) && tries < 1000 =>
                 {
-                    tries += 1
+                    tries += 1;
+                    self.next = self
+                        .next
+                        .wrapping_mul(1_103_515_245)
+                        .wrapping_add(12_345 + tries);
                 }
                 Err(e) => return Err(e),
             }
