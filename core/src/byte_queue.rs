@@ -78,7 +78,7 @@ const UNGET_CHUNK: usize = 16;
 /// assert!(q.is_empty());
 /// assert_eq!(q.heap_bytes(), 0);
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ByteQueue {
     /// The retained bytes: `chunks[0][head..]`, then the other chunks whole.
     /// No chunk is empty except transiently inside a method.
@@ -832,6 +832,15 @@ impl From<Vec<u8>> for ByteQueue {
     }
 }
 
+/// The same as [`ByteQueue::new`]. (A derived `Default` left the read
+/// reservation at zero, so `fill_from` on such a queue read nothing and the
+/// caller saw end of file.)
+impl Default for ByteQueue {
+    fn default() -> Self {
+        ByteQueue::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1143,5 +1152,22 @@ mod tests {
         assert_eq!(q.len(), 601);
         assert_eq!(q.chunks.len(), 2);
         assert_eq!(q.head, 0);
+    }
+}
+
+#[cfg(test)]
+mod default_tests {
+    use super::ByteQueue;
+
+    #[test]
+    fn a_default_queue_reads_like_a_new_one() {
+        let mut queue = ByteQueue::default();
+        let n = queue.fill_from(64, |buf| {
+            assert!(!buf.is_empty(), "a zero-length reservation looks like EOF");
+            buf[..2].copy_from_slice(b"hi");
+            Ok(2)
+        });
+        assert_eq!(n.unwrap(), 2);
+        assert_eq!(queue.len(), 2);
     }
 }
