@@ -73,6 +73,8 @@ impl SocketCore {
                 d.read_buf.clear();
                 d.write_buf.clear();
             }
+            d.read_buf.release_if_empty();
+            d.write_buf.release_if_empty();
         }
     }
 

@@ -12,10 +12,11 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use sigloop_core::{
-    ByteQueue, EventDispatcher, IoHandler, IoRegistration, Lifecycle, OpenMode, Readiness, Timer,
+    EventDispatcher, IoHandler, IoRegistration, Lifecycle, OpenMode, Readiness, Timer,
 };
 use sigloop_signals::Signal;
 
+use super::lazy_queue::LazyQueue;
 use super::transport::Transport;
 use super::{SocketError, SocketState, SocketType};
 use crate::host_address::{HostAddress, NetworkLayerProtocol};
@@ -125,8 +126,8 @@ pub(crate) struct Data {
     pub(crate) open_mode: OpenMode,
     pub(crate) stream: Option<Transport>,
     pub(crate) registration: Option<IoRegistration>,
-    pub(crate) read_buf: ByteQueue,
-    pub(crate) write_buf: ByteQueue,
+    pub(crate) read_buf: LazyQueue,
+    pub(crate) write_buf: LazyQueue,
     pub(crate) read_buffer_size: i64,
     pub(crate) close: CloseIntent,
     pub(crate) close_called: bool,
@@ -198,8 +199,8 @@ impl SocketCore {
                 open_mode: OpenMode::NOT_OPEN,
                 stream: None,
                 registration: None,
-                read_buf: ByteQueue::new(),
-                write_buf: ByteQueue::new(),
+                read_buf: LazyQueue::default(),
+                write_buf: LazyQueue::default(),
                 read_buffer_size: 0,
                 close: CloseIntent::None,
                 close_called: false,

@@ -17,6 +17,7 @@ mod datagram;
 pub(crate) mod engine;
 mod enums;
 mod error;
+mod lazy_queue;
 mod transfer;
 pub(crate) mod transport;
 mod wait;

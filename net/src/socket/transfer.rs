@@ -150,6 +150,7 @@ impl SocketCore {
     /// Qt resumes reading when a read asks for at least everything
     /// buffered (it then calls `readData`), never on a partial read.
     pub(crate) fn after_app_read(&self, requested: usize, buffered: usize) {
+        self.d.borrow_mut().read_buf.release_if_empty();
         if requested >= buffered {
             self.resume_reading();
         }
@@ -289,7 +290,9 @@ impl SocketCore {
             }
         }
         let closing = {
-            let d = self.d.borrow();
+            let mut d = self.d.borrow_mut();
+            // Give the buffer's memory back once it is flushed.
+            d.write_buf.release_if_empty();
             d.state == SocketState::Closing && d.write_buf.is_empty()
         };
         if closing {
