@@ -25,7 +25,9 @@
 //! # Emission rules
 //!
 //! - Slots run in the order they were connected.
-//! - A slot connected during an emission is not called by that emission.
+//! - A slot connected during an emission is not called by that emission,
+//!   nor by an emission nested in it (Qt would call it from the nested one);
+//!   it is called from the next emission on.
 //! - A slot disconnected during an emission, before it is reached, is not
 //!   called; one disconnected while it runs finishes its call.
 //! - A signal may be dropped from inside one of its own slots; the emission

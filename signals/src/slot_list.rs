@@ -2,24 +2,23 @@
 //!
 //! Emission rules (Qt's `doActivate`, GLib's `g_signal_emit`):
 //! - slots run in connection order;
-//! - a connection made during an emission is not called by it: the emission
-//!   walks a snapshot of the list taken when it started;
+//! - a connection made during an emission is not called by it (nor by an
+//!   emission nested in it): it waits in `pending` until the outermost
+//!   emission ends;
 //! - a connection broken during an emission is skipped if not yet reached;
-//! - no list borrow is held while a slot runs: only the slot's own cell is
-//!   borrowed, which is what skips it in a recursive emission (an `FnMut`
-//!   cannot be entered twice).
+//! - a slot running is borrowed in its own cell, which is what skips it in
+//!   a recursive emission (an `FnMut` cannot be entered twice).
 //!
-//! The list is an `Rc<Vec<Rc<Entry>>>`, copied on write. An emission
-//! snapshots it by cloning the outer `Rc` (one borrow and one reference
-//! count per emission, none per slot) and each entry keeps its state in
-//! cells of its own, so walking the slots touches only the entries. A
-//! connect made while an emission holds the snapshot copies the vector of
-//! entry pointers, leaving the snapshot as it was. Dead entries are dropped
-//! from the list once no emission holds it.
+//! The entries live inline in one `Vec`, in id order. An emission holds a
+//! shared borrow of it while slots run; everything a slot can do to the
+//! list works through shared access (marking an entry dead, taking its
+//! slot) or is deferred (a new connection goes to `pending`; dead entries
+//! are removed when no emission holds the list), so re-entrant calls never
+//! hit a borrow conflict. Slot closures are dropped only with no borrow of
+//! the list held, since their destructors are user code.
 
 use std::any::TypeId;
 use std::cell::{Cell, RefCell, RefMut};
-use std::rc::Rc;
 
 /// A slot as stored: returns `false` when its receiver is gone.
 pub(crate) type SlotFn<T> = Box<dyn FnMut(&T) -> bool>;
@@ -40,14 +39,14 @@ struct Entry<T> {
     slot: RefCell<Option<SlotFn<T>>>,
 }
 
-/// The entries, in connection order (so in id order).
-type Entries<T> = Rc<Vec<Rc<Entry<T>>>>;
-
 pub(crate) struct SlotList<T> {
-    entries: RefCell<Entries<T>>,
+    /// In connection order, so in id order.
+    entries: RefCell<Vec<Entry<T>>>,
+    /// Connections made while an emission held `entries`.
+    pending: RefCell<Vec<Entry<T>>>,
     next_id: Cell<u64>,
     live: Cell<usize>,
-    /// Dead entries wait for compaction.
+    /// Dead entries or pending connections wait for [`settle`](Self::settle).
     dirty: Cell<bool>,
     pub(crate) blocked: Cell<bool>,
 }
@@ -61,7 +60,8 @@ pub(crate) trait ConnectionList {
 impl<T> SlotList<T> {
     pub(crate) fn new() -> Self {
         SlotList {
-            entries: RefCell::new(Rc::new(Vec::new())),
+            entries: RefCell::new(Vec::new()),
+            pending: RefCell::new(Vec::new()),
             next_id: Cell::new(1),
             live: Cell::new(0),
             dirty: Cell::new(false),
@@ -81,39 +81,50 @@ impl<T> SlotList<T> {
         single_shot: bool,
         slot: SlotFn<T>,
     ) -> Option<u64> {
-        let mut entries = self.entries.borrow_mut();
-        if unique && entries.iter().any(|e| e.live.get() && e.key == key) {
-            return None;
+        if unique {
+            let same = |e: &Entry<T>| e.live.get() && e.key == key;
+            if self.entries.borrow().iter().any(same) || self.pending.borrow().iter().any(same) {
+                return None;
+            }
         }
         let id = self.next_id.get();
         self.next_id.set(id + 1);
-        // Copies the entry pointers if an emission holds the current list.
-        Rc::make_mut(&mut entries).push(Rc::new(Entry {
+        let entry = Entry {
             id,
             single_shot,
             key,
             live: Cell::new(true),
             slot: RefCell::new(Some(slot)),
-        }));
+        };
+        match self.entries.try_borrow_mut() {
+            Ok(mut entries) => {
+                if entries.capacity() == 0 {
+                    // Most signals have one slot: no room for four.
+                    entries.reserve_exact(1);
+                }
+                entries.push(entry);
+            }
+            Err(_) => {
+                // An emission is walking the list: join it when it ends.
+                self.pending.borrow_mut().push(entry);
+                self.dirty.set(true);
+            }
+        }
         self.live.set(self.live.get() + 1);
         Some(id)
     }
 
     #[inline]
     pub(crate) fn emit(&self, args: &T) {
-        // Entries pushed from here on are not in the snapshot: not called.
-        let emission = Emission {
-            list: self,
-            snapshot: Some(Rc::clone(&self.entries.borrow())),
-        };
-        if let Some(snapshot) = &emission.snapshot {
-            for entry in snapshot.iter() {
-                if entry.live.get() {
-                    self.call(entry, args);
-                }
+        // Declared first, dropped last: settles after the borrow ends, also
+        // on unwind from a panicking slot.
+        let _end = EmissionEnd(self);
+        let entries = self.entries.borrow();
+        for entry in entries.iter() {
+            if entry.live.get() {
+                self.call(entry, args);
             }
         }
-        // `emission` compacts here, also on unwind from a panicking slot.
     }
 
     #[inline]
@@ -137,19 +148,14 @@ impl<T> SlotList<T> {
     }
 
     /// After a call that left its entry dead (disconnected, single-shot) or
-    /// whose receiver is gone: drops the slot, unborrowed since dropping it
-    /// runs user destructors.
+    /// whose receiver is gone: marks it dead. The slot stays in the entry
+    /// and is dropped by `settle`, with no borrow of the list held.
     #[cold]
-    fn retire(&self, entry: &Entry<T>, keep: bool, mut cell: RefMut<'_, Option<SlotFn<T>>>) {
-        if entry.live.get() {
-            if keep {
-                return;
-            }
+    fn retire(&self, entry: &Entry<T>, keep: bool, cell: RefMut<'_, Option<SlotFn<T>>>) {
+        drop(cell);
+        if entry.live.get() && !keep {
             self.mark_dead(entry);
         }
-        let dropped = cell.take();
-        drop(cell);
-        drop(dropped);
     }
 
     fn mark_dead(&self, entry: &Entry<T>) {
@@ -159,7 +165,7 @@ impl<T> SlotList<T> {
     }
 
     /// Marks `entry` dead and returns its slot for dropping. A running slot
-    /// stays with its emission, which drops it when the call returns.
+    /// stays with its entry, which `settle` drops after the call returns.
     fn kill(&self, entry: &Entry<T>) -> Option<SlotFn<T>> {
         if !entry.live.get() {
             return None;
@@ -173,69 +179,87 @@ impl<T> SlotList<T> {
         let count = self.live.get();
         let dropped: Vec<SlotFn<T>> = {
             let entries = self.entries.borrow();
-            entries.iter().filter_map(|e| self.kill(e)).collect()
+            let pending = self.pending.borrow();
+            entries
+                .iter()
+                .chain(pending.iter())
+                .filter_map(|e| self.kill(e))
+                .collect()
         };
         drop(dropped);
-        self.compact_if_idle();
+        self.settle();
         count
     }
 
-    /// Drops dead entries from the list unless an emission holds it.
-    fn compact_if_idle(&self) {
-        let removed: Vec<Rc<Entry<T>>> = {
-            let mut entries = self.entries.borrow_mut();
-            if !self.dirty.get() || Rc::strong_count(&entries) > 1 {
-                return;
-            }
+    /// Once no emission holds the list: appends the pending connections
+    /// and removes the dead entries, dropping their slots unborrowed.
+    fn settle(&self) {
+        if !self.dirty.get() {
+            return;
+        }
+        let removed: Vec<Entry<T>> = {
+            let Ok(mut entries) = self.entries.try_borrow_mut() else {
+                return; // an outer emission settles when it ends
+            };
             self.dirty.set(false);
-            let all = std::mem::take(Rc::make_mut(&mut entries));
-            let (live, dead) = all.into_iter().partition(|e| e.live.get());
-            *Rc::make_mut(&mut entries) = live;
-            dead
+            entries.append(&mut self.pending.borrow_mut());
+            let mut removed = Vec::new();
+            let mut index = 0;
+            while index < entries.len() {
+                if entries[index].live.get() {
+                    index += 1;
+                } else {
+                    removed.push(entries.remove(index));
+                }
+            }
+            removed
         };
-        // A dead entry may still hold a slot that panicked out of its call:
-        // its destructor runs here, unborrowed.
+        // A dead entry may still hold a slot (retired after its call, or
+        // left by a panic): its destructor runs here, unborrowed.
         drop(removed);
     }
 
-    fn find(&self, id: u64) -> Option<Rc<Entry<T>>> {
-        // Ids grow with each push and compaction keeps the order.
-        let entries = self.entries.borrow();
-        let index = entries.binary_search_by_key(&id, |e| e.id).ok()?;
-        Some(Rc::clone(&entries[index]))
+    /// Runs `f` on the entry with `id`, in the list or pending.
+    fn with_entry<R>(&self, id: u64, f: impl FnOnce(&Entry<T>) -> R) -> Option<R> {
+        {
+            // Ids grow with each push and settling keeps the order.
+            let entries = self.entries.borrow();
+            if let Ok(index) = entries.binary_search_by_key(&id, |e| e.id) {
+                return Some(f(&entries[index]));
+            }
+        }
+        let pending = self.pending.borrow();
+        pending.iter().find(|e| e.id == id).map(f)
     }
 }
 
-/// One emission's snapshot. Dropping it releases the snapshot, then
-/// compacts the list if the emission left dead entries and no other one
-/// holds the list, so a slot that died panicking is freed promptly too.
-struct Emission<'a, T> {
-    list: &'a SlotList<T>,
-    snapshot: Option<Entries<T>>,
-}
+/// Settles the list when an emission ends.
+struct EmissionEnd<'a, T>(&'a SlotList<T>);
 
-impl<T> Drop for Emission<'_, T> {
+impl<T> Drop for EmissionEnd<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        drop(self.snapshot.take());
-        if self.list.dirty.get() {
-            self.list.compact_if_idle();
+        if self.0.dirty.get() {
+            self.0.settle();
         }
     }
 }
 
 impl<T> ConnectionList for SlotList<T> {
     fn disconnect(&self, id: u64) -> bool {
-        let Some(entry) = self.find(id).filter(|e| e.live.get()) else {
+        let Some(slot) = self.with_entry(id, |e| e.live.get().then(|| self.kill(e))) else {
             return false;
         };
-        drop(self.kill(&entry));
-        self.compact_if_idle();
+        let Some(slot) = slot else {
+            return false;
+        };
+        drop(slot);
+        self.settle();
         true
     }
 
     fn is_connected(&self, id: u64) -> bool {
-        self.find(id).is_some_and(|e| e.live.get())
+        self.with_entry(id, |e| e.live.get()).unwrap_or(false)
     }
 }
 
