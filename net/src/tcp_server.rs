@@ -131,7 +131,7 @@ struct ServerData {
     address: HostAddress,
     port: u16,
     error: SocketError,
-    error_string: String,
+    error_string: std::borrow::Cow<'static, str>,
 }
 
 impl TcpServer {
@@ -160,7 +160,7 @@ impl TcpServer {
                 address: HostAddress::default(),
                 port: 0,
                 error: SocketError::Unknown,
-                error_string: text::UNKNOWN.to_owned(),
+                error_string: std::borrow::Cow::Borrowed(text::UNKNOWN),
             }),
             new_connection: Signal::new(),
             pending_connection_available: Signal::new(),
@@ -520,7 +520,7 @@ impl TcpServer {
     /// assert_eq!(sigloop_net::TcpServer::new().error_string(), "Unknown error");
     /// ```
     pub fn error_string(&self) -> String {
-        self.core.d.borrow().error_string.clone()
+        self.core.d.borrow().error_string.to_string()
     }
 
     /// The listening descriptor, `None` when not listening.
@@ -723,7 +723,7 @@ impl ServerCore {
         }
     }
 
-    fn set_error(&self, error: SocketError, text: impl Into<String>) {
+    fn set_error(&self, error: SocketError, text: impl Into<std::borrow::Cow<'static, str>>) {
         let mut d = self.d.borrow_mut();
         d.error = error;
         d.error_string = text.into();

@@ -476,7 +476,7 @@ impl TcpSocket {
     /// assert_eq!(sigloop_net::TcpSocket::new().error_string(), "Unknown error");
     /// ```
     pub fn error_string(&self) -> String {
-        self.core.d.borrow().error_string.clone()
+        self.core.d.borrow().error_string.to_string()
     }
 
     /// Always [`SocketType::Tcp`]. Qt: `QAbstractSocket::socketType()`.

@@ -808,7 +808,7 @@ impl UdpSocket {
     /// assert_eq!(sigloop_net::UdpSocket::new().error_string(), "Unknown error");
     /// ```
     pub fn error_string(&self) -> String {
-        self.core.d.borrow().error_string.clone()
+        self.core.d.borrow().error_string.to_string()
     }
 
     /// Always [`SocketType::Udp`]. Qt: `QAbstractSocket::socketType()`.

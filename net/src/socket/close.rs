@@ -119,7 +119,7 @@ impl SocketCore {
 
     /// The peer closed (EOF, or `ECONNRESET` while reading): the error
     /// while still connected, then the graceful close.
-    pub(crate) fn remote_closed(&self, error: SocketError, text: String) {
+    pub(crate) fn remote_closed(&self, error: SocketError, text: std::borrow::Cow<'static, str>) {
         self.raise(error, text);
         if self.state() == SocketState::Connected {
             self.disconnect_from_host();
@@ -127,7 +127,7 @@ impl SocketCore {
     }
 
     /// A write failed: the error, then `abort`.
-    pub(crate) fn write_failed(&self, error: SocketError, text: String) {
+    pub(crate) fn write_failed(&self, error: SocketError, text: std::borrow::Cow<'static, str>) {
         self.raise(error, text);
         if self.state() != SocketState::Unconnected {
             self.abort();

@@ -184,14 +184,16 @@ impl SocketCore {
             let mut d = self.d.borrow_mut();
             d.connect.take().and_then(|plan| plan.last_error)
         };
-        let (error, text) =
-            failure.unwrap_or((SocketError::ConnectionRefused, text::REFUSED.to_owned()));
+        let (error, text) = failure.unwrap_or((
+            SocketError::ConnectionRefused,
+            std::borrow::Cow::Borrowed(text::REFUSED),
+        ));
         self.change_state(SocketState::Unconnected);
         self.raise(error, text);
     }
 
     /// Starts one non-blocking connect; `Err` when it fails at once.
-    fn start_attempt(&self, address: SocketAddr) -> Result<(), (SocketError, String)> {
+    fn start_attempt(&self, address: SocketAddr) -> Result<(), crate::socket::Failure> {
         let socket = match self.take_bound(address) {
             Some(socket) => socket,
             None => new_socket(self.kind, address).map_err(|e| from_io(Op::Create, &e))?,
@@ -260,7 +262,7 @@ impl SocketCore {
         if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
             plan.last_error = Some((
                 SocketError::SocketTimeout,
-                text::CONNECT_TIMED_OUT.to_owned(),
+                std::borrow::Cow::Borrowed(text::CONNECT_TIMED_OUT),
             ));
         }
         self.connect_to_next_address();

@@ -5,6 +5,7 @@
 //! socket, so after each emission the code re-reads the state instead of
 //! trusting what it saw before.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -115,14 +116,15 @@ pub(crate) struct ConnectPlan {
     pub(crate) lookup: Option<LookupId>,
     pub(crate) timer: Option<Timer>,
     /// The error of the last failed attempt, reported once none remain.
-    pub(crate) last_error: Option<(SocketError, String)>,
+    pub(crate) last_error: Option<crate::socket::Failure>,
 }
 
 /// The mutable state of a socket.
 pub(crate) struct Data {
     pub(crate) state: SocketState,
     pub(crate) error: SocketError,
-    pub(crate) error_string: String,
+    /// Qt's texts are static; only OS messages allocate.
+    pub(crate) error_string: Cow<'static, str>,
     pub(crate) open_mode: OpenMode,
     pub(crate) stream: Option<Transport>,
     pub(crate) registration: Option<IoRegistration>,
@@ -195,7 +197,7 @@ impl SocketCore {
             d: RefCell::new(Data {
                 state: SocketState::Unconnected,
                 error: SocketError::Unknown,
-                error_string: super::text::UNKNOWN.to_owned(),
+                error_string: Cow::Borrowed(super::text::UNKNOWN),
                 open_mode: OpenMode::NOT_OPEN,
                 stream: None,
                 registration: None,
@@ -235,14 +237,14 @@ impl SocketCore {
     }
 
     /// Records an error without emitting (Qt's `setSocketError`).
-    pub(crate) fn set_error(&self, error: SocketError, text: impl Into<String>) {
+    pub(crate) fn set_error(&self, error: SocketError, text: impl Into<Cow<'static, str>>) {
         let mut d = self.d.borrow_mut();
         d.error = error;
         d.error_string = text.into();
     }
 
     /// Records an error and emits `error_occurred` (Qt's `setErrorAndEmit`).
-    pub(crate) fn raise(&self, error: SocketError, text: impl Into<String>) {
+    pub(crate) fn raise(&self, error: SocketError, text: impl Into<Cow<'static, str>>) {
         self.set_error(error, text);
         self.sig.error_occurred.emit(&error);
     }

@@ -1,5 +1,6 @@
 //! `SocketError`: Qt's socket error codes, texts and OS mapping.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
@@ -144,6 +145,9 @@ pub(crate) mod text {
     pub(crate) const RECEIVE_DATAGRAM: &str = "Unable to receive a message";
 }
 
+/// An error code with Qt's text (static unless it is the OS's message).
+pub(crate) type Failure = (SocketError, Cow<'static, str>);
+
 /// The OS operation an error came from; Qt maps errno per operation.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Op {
@@ -160,10 +164,10 @@ pub(crate) enum Op {
 }
 
 /// Maps an OS error to Qt's code and text for `op`.
-pub(crate) fn from_io(op: Op, err: &io::Error) -> (SocketError, String) {
+pub(crate) fn from_io(op: Op, err: &io::Error) -> Failure {
     use SocketError::*;
     let errno = err.raw_os_error().unwrap_or(0);
-    let pick = |e: SocketError, t: &str| (e, t.to_owned());
+    let pick = |e: SocketError, t: &'static str| (e, Cow::Borrowed(t));
     match (op, errno) {
         (Op::SendDatagram, 90) => pick(DatagramTooLarge, text::DATAGRAM_TOO_LARGE), // EMSGSIZE
         (Op::SendDatagram, 104) => pick(RemoteHostClosed, text::REMOTE_CLOSED),     // ECONNRESET
@@ -186,7 +190,7 @@ pub(crate) fn from_io(op: Op, err: &io::Error) -> (SocketError, String) {
         (Op::Connect, 98) => pick(AddressInUse, text::ADDRESS_IN_USE),
         (Op::Read | Op::Write, 104 | 32) => pick(RemoteHostClosed, text::REMOTE_CLOSED), // ECONNRESET EPIPE
         (Op::Create, 97 | 93) => pick(UnsupportedSocketOperation, text::UNSUPPORTED), // EAFNOSUPPORT EPROTONOSUPPORT
-        _ => (Network, strerror(err)),
+        _ => (Network, Cow::Owned(strerror(err))),
     }
 }
 

@@ -24,4 +24,4 @@ mod wait;
 
 pub use enums::{BindMode, SocketOption, SocketState, SocketType};
 pub use error::SocketError;
-pub(crate) use error::{from_io, text, Op};
+pub(crate) use error::{from_io, text, Failure, Op};

@@ -60,7 +60,7 @@ impl SocketCore {
                 if self.state() == SocketState::Connected {
                     self.remote_closed(
                         SocketError::RemoteHostClosed,
-                        text::REMOTE_CLOSED.to_owned(),
+                        std::borrow::Cow::Borrowed(text::REMOTE_CLOSED),
                     );
                 }
             }
