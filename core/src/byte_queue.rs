@@ -233,6 +233,36 @@ impl ByteQueue {
         }
     }
 
+    /// How many bytes the next [`fill_from`](Self::fill_from) reserves: it
+    /// adapts between 4 and 64 KiB to the sizes reads return. A socket that
+    /// frees an empty queue and makes a new one later passes this on with
+    /// [`set_fill_hint`](Self::set_fill_hint), so a bulk transfer keeps
+    /// reading in large blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = sigloop_core::ByteQueue::new();
+    /// assert_eq!(q.fill_hint(), 4096);
+    /// ```
+    pub fn fill_hint(&self) -> usize {
+        self.fill_size
+    }
+
+    /// Sets the reservation of the next [`fill_from`](Self::fill_from),
+    /// clamped to 4..=64 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut q = sigloop_core::ByteQueue::new();
+    /// q.set_fill_hint(1 << 20);
+    /// assert_eq!(q.fill_hint(), 64 * 1024);
+    /// ```
+    pub fn set_fill_hint(&mut self, bytes: usize) {
+        self.fill_size = bytes.clamp(MIN_FILL, MAX_FILL);
+    }
+
     /// Reads from an OS source into the tail.
     ///
     /// Offers `f` a slice of up to `max` bytes (at most `4..64 KiB`: the

@@ -15,7 +15,12 @@ static EMPTY: ByteQueue = ByteQueue::new();
 
 /// A [`ByteQueue`] boxed on first write and released when drained.
 #[derive(Default)]
-pub(crate) struct LazyQueue(Option<Box<ByteQueue>>);
+pub(crate) struct LazyQueue(Option<Box<ByteQueue>>, FillHint);
+
+/// The read reservation a released queue had learned (0: none yet), so a
+/// bulk transfer does not restart from small reads after each release.
+#[derive(Default)]
+struct FillHint(u32);
 
 impl LazyQueue {
     /// Drops the box if the queue is empty and no transaction keeps bytes.
@@ -25,7 +30,9 @@ impl LazyQueue {
             .as_ref()
             .is_some_and(|q| q.is_empty() && !q.is_transaction_started());
         if drained {
-            self.0 = None;
+            if let Some(queue) = self.0.take() {
+                self.1 = FillHint(u32::try_from(queue.fill_hint()).unwrap_or(u32::MAX));
+            }
         }
     }
 }
@@ -40,8 +47,14 @@ impl Deref for LazyQueue {
 
 impl DerefMut for LazyQueue {
     fn deref_mut(&mut self) -> &mut ByteQueue {
-        // `new`, not `default`: `new` sets the initial read reservation.
-        self.0.get_or_insert_with(|| Box::new(ByteQueue::new()))
+        let hint = self.1 .0 as usize;
+        self.0.get_or_insert_with(|| {
+            let mut queue = Box::new(ByteQueue::new());
+            if hint > 0 {
+                queue.set_fill_hint(hint);
+            }
+            queue
+        })
     }
 }
 
@@ -82,5 +95,14 @@ mod tests {
             Ok(2)
         });
         assert_eq!(n.unwrap(), 2);
+
+        // The learned reservation survives a release.
+        let mut queue = LazyQueue::default();
+        queue.set_fill_hint(64 * 1024);
+        queue.release_if_empty();
+        assert!(queue.0.is_none());
+        assert_eq!(queue.fill_hint(), 4096, "the stand-in reads as new");
+        queue.append(b"x");
+        assert_eq!(queue.fill_hint(), 64 * 1024);
     }
 }
