@@ -59,26 +59,8 @@ use crate::socket::{
 /// assert_eq!(EventDispatcher::exec(), 0);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Clone)]
 pub struct TcpSocket {
-    // Declared first so it drops while `core` is still alive.
-    owner: Rc<Owner>,
     core: Rc<SocketCore>,
-}
-
-/// Shared by the application's handles only (the loop and internal
-/// callbacks hold the core weakly or briefly): when the last handle goes,
-/// the socket is destroyed the way Qt's `delete` does it.
-struct Owner(Weak<SocketCore>);
-
-impl Drop for Owner {
-    fn drop(&mut self) {
-        if let Some(core) = self.0.upgrade() {
-            // Qt's destructor: abort (its signals are emitted from here),
-            // then `destroyed`, then every connection is dropped.
-            core.delete_now();
-        }
-    }
 }
 
 /// A weak handle to a [`TcpSocket`].
@@ -94,7 +76,6 @@ impl Drop for Owner {
 /// ```
 #[derive(Clone)]
 pub struct WeakTcpSocket {
-    owner: Weak<Owner>,
     core: Weak<SocketCore>,
 }
 
@@ -116,8 +97,7 @@ impl TcpSocket {
     pub fn new() -> Self {
         let core = SocketCore::new(SocketType::Tcp);
         TcpSocket {
-            owner: Rc::new(Owner(Rc::downgrade(&core))),
-            core,
+            core: core.acquire(),
         }
     }
 
@@ -128,7 +108,6 @@ impl TcpSocket {
     /// See [`WeakTcpSocket`].
     pub fn downgrade(&self) -> WeakTcpSocket {
         WeakTcpSocket {
-            owner: Rc::downgrade(&self.owner),
             core: Rc::downgrade(&self.core),
         }
     }
@@ -1062,6 +1041,23 @@ fn addr_pair(addr: io::Result<std::net::SocketAddr>) -> (HostAddress, u16) {
     }
 }
 
+impl Clone for TcpSocket {
+    fn clone(&self) -> Self {
+        TcpSocket {
+            core: self.core.acquire(),
+        }
+    }
+}
+
+/// Dropping the last application handle destroys the socket as Qt's
+/// `delete` does: it aborts (emitting what Qt's destructor emits), emits
+/// `destroyed` and drops every connection.
+impl Drop for TcpSocket {
+    fn drop(&mut self) {
+        self.core.release();
+    }
+}
+
 impl Default for TcpSocket {
     fn default() -> Self {
         TcpSocket::new()
@@ -1075,9 +1071,10 @@ impl WeakTcpSocket {
     ///
     /// See [`WeakTcpSocket`].
     pub fn upgrade(&self) -> Option<TcpSocket> {
-        let owner = self.owner.upgrade()?;
         let core = self.core.upgrade()?;
-        (!core.life.is_deleted()).then_some(TcpSocket { owner, core })
+        (!core.life.is_deleted()).then(|| TcpSocket {
+            core: core.acquire(),
+        })
     }
 }
 

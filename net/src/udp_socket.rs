@@ -53,23 +53,8 @@ use crate::socket::{BindMode, SocketError, SocketOption, SocketState, SocketType
 /// sender.write_datagram(b"hello", &HostAddress::from(SpecialAddress::LocalHost), receiver.local_port()).unwrap();
 /// assert_eq!(EventDispatcher::exec(), 0);
 /// ```
-#[derive(Clone)]
 pub struct UdpSocket {
-    // Declared first so it drops while `core` is still alive.
-    owner: Rc<Owner>,
     core: Rc<SocketCore>,
-}
-
-/// Held by the application's handles only; the last one gone is Qt's
-/// `delete`.
-struct Owner(Weak<SocketCore>);
-
-impl Drop for Owner {
-    fn drop(&mut self) {
-        if let Some(core) = self.0.upgrade() {
-            core.delete_now();
-        }
-    }
 }
 
 /// A weak handle to a [`UdpSocket`].
@@ -85,7 +70,6 @@ impl Drop for Owner {
 /// ```
 #[derive(Clone)]
 pub struct WeakUdpSocket {
-    owner: Weak<Owner>,
     core: Weak<SocketCore>,
 }
 
@@ -108,8 +92,7 @@ impl UdpSocket {
     pub fn new() -> Self {
         let core = SocketCore::new(SocketType::Udp);
         UdpSocket {
-            owner: Rc::new(Owner(Rc::downgrade(&core))),
-            core,
+            core: core.acquire(),
         }
     }
 
@@ -120,7 +103,6 @@ impl UdpSocket {
     /// See [`WeakUdpSocket`].
     pub fn downgrade(&self) -> WeakUdpSocket {
         WeakUdpSocket {
-            owner: Rc::downgrade(&self.owner),
             core: Rc::downgrade(&self.core),
         }
     }
@@ -1068,6 +1050,23 @@ impl UdpSocket {
     }
 }
 
+impl Clone for UdpSocket {
+    fn clone(&self) -> Self {
+        UdpSocket {
+            core: self.core.acquire(),
+        }
+    }
+}
+
+/// Dropping the last application handle destroys the socket as Qt's
+/// `delete` does: it aborts (emitting what Qt's destructor emits), emits
+/// `destroyed` and drops every connection.
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        self.core.release();
+    }
+}
+
 impl Default for UdpSocket {
     fn default() -> Self {
         UdpSocket::new()
@@ -1081,9 +1080,10 @@ impl WeakUdpSocket {
     ///
     /// See [`WeakUdpSocket`].
     pub fn upgrade(&self) -> Option<UdpSocket> {
-        let owner = self.owner.upgrade()?;
         let core = self.core.upgrade()?;
-        (!core.life.is_deleted()).then_some(UdpSocket { owner, core })
+        (!core.life.is_deleted()).then(|| UdpSocket {
+            core: core.acquire(),
+        })
     }
 }
 

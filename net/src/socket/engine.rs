@@ -187,6 +187,9 @@ pub(crate) struct SocketCore {
     pub(crate) sig: SocketSignals,
     pub(crate) life: Lifecycle,
     work: Cell<u8>,
+    /// Application handles alive; the last one going is Qt's `delete`.
+    /// The loop and internal callbacks hold the core without counting.
+    handles: Cell<usize>,
 }
 
 impl SocketCore {
@@ -223,7 +226,25 @@ impl SocketCore {
             sig: SocketSignals::default(),
             life: Lifecycle::new(),
             work: Cell::new(0),
+            handles: Cell::new(0),
         })
+    }
+
+    /// Counts a new application handle.
+    pub(crate) fn acquire(self: &Rc<Self>) -> Rc<Self> {
+        self.handles.set(self.handles.get() + 1);
+        Rc::clone(self)
+    }
+
+    /// Drops an application handle; the last one destroys the socket as
+    /// Qt's destructor does (abort with its signals, `destroyed`, every
+    /// connection dropped).
+    pub(crate) fn release(&self) {
+        let left = self.handles.get() - 1;
+        self.handles.set(left);
+        if left == 0 {
+            self.delete_now();
+        }
     }
 
     pub(crate) fn state(&self) -> SocketState {
