@@ -30,10 +30,23 @@ pub(crate) struct SlotKey {
     pub(crate) slot: TypeId,
 }
 
+impl SlotKey {
+    /// The key folded to 64 bits: an entry stores this instead of the
+    /// 24-byte key (signals are per object and entries per connection, so
+    /// the bytes add up); unique connections compare digests.
+    fn digest(self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.receiver.hash(&mut hasher);
+        self.slot.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
 struct Entry<T> {
     id: u64,
     single_shot: bool,
-    key: SlotKey,
+    key: u64,
     live: Cell<bool>,
     /// Borrowed while the slot runs; `None` once the slot is dropped.
     slot: RefCell<Option<SlotFn<T>>>,
@@ -43,7 +56,11 @@ pub(crate) struct SlotList<T> {
     /// In connection order, so in id order.
     entries: RefCell<Vec<Entry<T>>>,
     /// Connections made while an emission held `entries`.
-    pending: RefCell<Vec<Entry<T>>>,
+    /// Boxed: most lists never have one.
+    // A `Vec` is 24 bytes in every signal's list; the box is 8 and the
+    // vector only exists while an emission has connections waiting.
+    #[allow(clippy::box_collection)]
+    pending: RefCell<Option<Box<Vec<Entry<T>>>>>,
     next_id: Cell<u64>,
     live: Cell<usize>,
     /// Dead entries or pending connections wait for [`settle`](Self::settle).
@@ -61,7 +78,7 @@ impl<T> SlotList<T> {
     pub(crate) fn new() -> Self {
         SlotList {
             entries: RefCell::new(Vec::new()),
-            pending: RefCell::new(Vec::new()),
+            pending: RefCell::new(None),
             next_id: Cell::new(1),
             live: Cell::new(0),
             dirty: Cell::new(false),
@@ -81,9 +98,12 @@ impl<T> SlotList<T> {
         single_shot: bool,
         slot: SlotFn<T>,
     ) -> Option<u64> {
+        let key = key.digest();
         if unique {
             let same = |e: &Entry<T>| e.live.get() && e.key == key;
-            if self.entries.borrow().iter().any(same) || self.pending.borrow().iter().any(same) {
+            let pending = self.pending.borrow();
+            let in_pending = pending.as_deref().is_some_and(|p| p.iter().any(same));
+            if in_pending || self.entries.borrow().iter().any(same) {
                 return None;
             }
         }
@@ -106,7 +126,10 @@ impl<T> SlotList<T> {
             }
             Err(_) => {
                 // An emission is walking the list: join it when it ends.
-                self.pending.borrow_mut().push(entry);
+                self.pending
+                    .borrow_mut()
+                    .get_or_insert_with(Box::default)
+                    .push(entry);
                 self.dirty.set(true);
             }
         }
@@ -182,7 +205,7 @@ impl<T> SlotList<T> {
             let pending = self.pending.borrow();
             entries
                 .iter()
-                .chain(pending.iter())
+                .chain(pending.as_deref().into_iter().flatten())
                 .filter_map(|e| self.kill(e))
                 .collect()
         };
@@ -202,7 +225,9 @@ impl<T> SlotList<T> {
                 return; // an outer emission settles when it ends
             };
             self.dirty.set(false);
-            entries.append(&mut self.pending.borrow_mut());
+            if let Some(mut pending) = self.pending.borrow_mut().take() {
+                entries.append(&mut pending);
+            }
             let mut removed = Vec::new();
             let mut index = 0;
             while index < entries.len() {
@@ -229,7 +254,10 @@ impl<T> SlotList<T> {
             }
         }
         let pending = self.pending.borrow();
-        pending.iter().find(|e| e.id == id).map(f)
+        pending
+            .as_deref()
+            .and_then(|p| p.iter().find(|e| e.id == id))
+            .map(f)
     }
 }
 
