@@ -6,51 +6,42 @@ use std::net::SocketAddr;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::socket::{BindMode, SocketOption};
+use crate::socket::{BindMode, SocketOption, SocketType};
 
-/// A non-blocking TCP socket bound to `address` (not listening).
-/// `dual_stack` binds `::` with `IPV6_V6ONLY` off, Qt's `Any`.
-pub(crate) fn bind_stream(
-    address: SocketAddr,
-    mode: BindMode,
-    dual_stack: bool,
-) -> io::Result<Socket> {
+/// A non-blocking, close-on-exec socket of `kind` for `address`'s family,
+/// configured as Qt's engine configures a new socket of that kind.
+pub(crate) fn new_socket(kind: SocketType, address: SocketAddr) -> io::Result<Socket> {
+    let (ty, protocol) = match kind {
+        SocketType::Udp => (Type::DGRAM, Protocol::UDP),
+        _ => (Type::STREAM, Protocol::TCP),
+    };
     let socket = Socket::new(
         Domain::for_address(address),
-        Type::STREAM.nonblocking().cloexec(),
-        Some(Protocol::TCP),
+        ty.nonblocking().cloexec(),
+        Some(protocol),
     )?;
-    if address.is_ipv6() {
-        socket.set_only_v6(!dual_stack)?;
+    if kind == SocketType::Udp {
+        configure_datagram(&socket);
     }
-    if let Some(reuse) = mode.reuse_address() {
-        socket.set_reuse_address(reuse)?;
-    }
-    socket.bind(&address.into())?;
     Ok(socket)
 }
 
-/// A non-blocking UDP socket bound to `address`, configured as Qt
-/// configures every UDP socket ([`configure_datagram`]). `dual_stack` binds
-/// `::` with `IPV6_V6ONLY` off, Qt's `Any`.
-pub(crate) fn bind_datagram(
+/// A new socket of `kind` bound to `address` (not listening) with Qt's
+/// Unix `BindMode` rules: `SHARE_ADDRESS` or `REUSE_ADDRESS_HINT` set
+/// `SO_REUSEADDR`, another non-default mode clears it, the default leaves
+/// it; `SO_REUSEPORT` is never touched. `dual_stack` binds `::` with
+/// `IPV6_V6ONLY` off, Qt's `Any`.
+pub(crate) fn bind_socket(
+    kind: SocketType,
     address: SocketAddr,
     mode: BindMode,
     dual_stack: bool,
 ) -> io::Result<Socket> {
-    let socket = Socket::new(
-        Domain::for_address(address),
-        Type::DGRAM.nonblocking().cloexec(),
-        Some(Protocol::UDP),
-    )?;
+    let socket = new_socket(kind, address)?;
     if address.is_ipv6() {
         socket.set_only_v6(!dual_stack)?;
     }
-    configure_datagram(&socket);
     if let Some(reuse) = mode.reuse_address() {
-        // Qt's Unix engine: ShareAddress and ReuseAddressHint set
-        // SO_REUSEADDR, another non-default mode clears it; it never
-        // touches SO_REUSEPORT.
         socket.set_reuse_address(reuse)?;
     }
     socket.bind(&address.into())?;

@@ -274,12 +274,16 @@ impl TcpServer {
             .to_socket_addr(port)
             .unwrap_or_else(|| SocketAddr::from(([0u8; 16], port)));
         let backlog = self.core.d.borrow().backlog;
-        let result =
-            crate::socket_util::bind_stream(target, BindMode::REUSE_ADDRESS_HINT, dual_stack)
-                .and_then(|socket| {
-                    socket.listen(backlog)?;
-                    Ok(socket)
-                });
+        let result = crate::socket_util::bind_socket(
+            crate::socket::SocketType::Tcp,
+            target,
+            BindMode::REUSE_ADDRESS_HINT,
+            dual_stack,
+        )
+        .and_then(|socket| {
+            socket.listen(backlog)?;
+            Ok(socket)
+        });
         match result {
             Ok(socket) => self.adopt_listener(socket, dual_stack),
             Err(err) => {

@@ -394,7 +394,8 @@ impl TcpSocket {
         let target = address
             .to_socket_addr(port)
             .unwrap_or_else(|| std::net::SocketAddr::from(([0u8; 16], port)));
-        let result = crate::socket_util::bind_stream(
+        let result = crate::socket_util::bind_socket(
+            SocketType::Tcp,
             target,
             mode,
             *address == crate::host_address::SpecialAddress::Any,

@@ -10,7 +10,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 
 use sigloop_core::{OpenMode, Timer, TimerType};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Socket};
 
 use super::engine::{CloseIntent, ConnectPlan, ReadSide, SocketCore, WORK_FLUSH};
 use super::transport::Transport;
@@ -196,7 +196,8 @@ impl SocketCore {
     fn start_attempt(&self, address: SocketAddr) -> Result<(), crate::socket::Failure> {
         let socket = match self.take_bound(address) {
             Some(socket) => socket,
-            None => new_socket(self.kind, address).map_err(|e| from_io(Op::Create, &e))?,
+            None => crate::socket_util::new_socket(self.kind, address)
+                .map_err(|e| from_io(Op::Create, &e))?,
         };
         // A socket bound to the dual-stack Any address is IPv6: it reaches
         // an IPv4 peer through the v4-mapped address, as Qt's engine does.
@@ -352,21 +353,4 @@ impl SocketCore {
             drop(plan.timer);
         }
     }
-}
-
-/// A non-blocking, close-on-exec socket of `kind` for `address`'s family.
-pub(crate) fn new_socket(kind: SocketType, address: SocketAddr) -> io::Result<Socket> {
-    let (ty, protocol) = match kind {
-        SocketType::Udp => (Type::DGRAM, Protocol::UDP),
-        _ => (Type::STREAM, Protocol::TCP),
-    };
-    let socket = Socket::new(
-        Domain::for_address(address),
-        ty.nonblocking().cloexec(),
-        Some(protocol),
-    )?;
-    if kind == SocketType::Udp {
-        crate::socket_util::configure_datagram(&socket);
-    }
-    Ok(socket)
 }

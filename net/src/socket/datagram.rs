@@ -96,12 +96,13 @@ impl SocketCore {
         let target = address
             .to_socket_addr(port)
             .unwrap_or_else(|| SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)));
-        let mut result = crate::socket_util::bind_datagram(target, mode, dual);
+        let mut result =
+            crate::socket_util::bind_socket(super::SocketType::Udp, target, mode, dual);
         if dual && matches!(&result, Err(e) if e.raw_os_error() == Some(97)) {
             // No IPv6 (EAFNOSUPPORT): Any falls back to AnyIPv4, as Qt's
             // engine does.
             let v4 = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
-            result = crate::socket_util::bind_datagram(v4, mode, false);
+            result = crate::socket_util::bind_socket(super::SocketType::Udp, v4, mode, false);
         }
         let socket = match result {
             Ok(socket) => socket,
