@@ -374,7 +374,9 @@ fn wait_for_connection_test() {
     let port = server.server_port();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let connector = std::thread::spawn(move || {
-        // A slow client (Qt's ThreadConnector sleeps 2 s).
+        // Why a sleep: the client must connect only after the server has
+        // started blocking in wait_for_new_connection (Qt's ThreadConnector
+        // sleeps 2 s); the server side waits on the event itself.
         std::thread::sleep(Duration::from_millis(200));
         let stream = StdStream::connect(("127.0.0.1", port)).unwrap();
         let _ = done_rx.recv_timeout(DEADLINE);

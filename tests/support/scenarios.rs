@@ -478,7 +478,10 @@ pub const BIG: usize = 16 << 20;
 /// every byte delivered, then the close.
 pub fn tcp_disconnect_from_host_flushes_pending_writes() -> Outcome {
     let peer = serve_once(|stream| {
-        thread::sleep(Duration::from_millis(500)); // let our buffer fill up first
+        // Why a sleep: this is the peer's behaviour under test (Qt's oracle
+        // peer sleeps 0.5 s so the socket's write buffer fills up); the
+        // test thread itself waits on events.
+        thread::sleep(Duration::from_millis(500));
         drain_text(&stream)
     });
     let (socket, trace, rec) = recorded(Record::default());
@@ -514,6 +517,8 @@ pub fn tcp_disconnect_from_host_flushes_pending_writes() -> Outcome {
 /// the peer gets what the kernel already had, then a clean EOF.
 pub fn tcp_abort_discards_pending_writes() -> Outcome {
     let peer = serve_once(|stream| {
+        // Why a sleep: the oracle's peer does not read for 0.5 s, so the
+        // abort has pending data to drop; this is the peer, not a wait.
         thread::sleep(Duration::from_millis(500));
         drain_text(&stream)
     });
@@ -540,6 +545,8 @@ pub fn tcp_abort_discards_pending_writes() -> Outcome {
 pub fn tcp_big_write_slow_reader_no_busy_loop() -> Outcome {
     const N: usize = 32 << 20;
     let peer = serve_once(|stream| {
+        // Why a sleep: the slow reader of the oracle scenario stalls for
+        // 2 s; the test measures that our writer does not spin meanwhile.
         thread::sleep(Duration::from_secs(2));
         drain_text(&stream)
     });
@@ -642,6 +649,8 @@ pub fn tcp_read_buffer_limit_backpressure(after: AfterLimit) -> Outcome {
             match stream.write(&chunk) {
                 Ok(n) => sent += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Why a sleep: the oracle's peer retries a full send
+                    // buffer every 10 ms; copied so the trace matches.
                     thread::sleep(Duration::from_millis(10));
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -257,6 +257,9 @@ fn wait_fds(pid: u32, ok: impl Fn(usize) -> bool, what: &str) -> io::Result<usiz
                 "timed out waiting for {what} (server has {n} descriptors)"
             )));
         }
+        // Why a sleep: the server is another process, so its descriptor
+        // table can only be polled through /proc; the poll is bounded by
+        // STALL and this is a benchmark tool, not a test.
         std::thread::sleep(Duration::from_millis(1));
     }
 }
@@ -374,6 +377,8 @@ fn open_many(
                     "timed out waiting for the server to accept",
                 ));
             }
+            // Why a sleep: polling the other process's /proc entry, bounded
+            // by STALL (no event tells us the server accepted).
             std::thread::sleep(Duration::from_micros(200));
         }
     }
@@ -638,7 +643,9 @@ fn rss(o: &Opts, server: SocketAddr, src: &mut Sources) -> io::Result<(u64, u64,
     let base = server_rss_kb(o.pid)?;
     let mut streams = open_many(o.pid, server, src, o.idle)?;
     // The last batch is accepted; give the loop a moment to finish
-    // registering it, then read the memory.
+    // registering it, then read the memory. Why a sleep: the server is
+    // another process and RSS has no change notification; a fixed settle
+    // time keeps every server's reading comparable.
     std::thread::sleep(Duration::from_millis(200));
     let idle = server_rss_kb(o.pid)?;
     let msg = message(64, 1);
@@ -652,6 +659,8 @@ fn rss(o: &Opts, server: SocketAddr, src: &mut Sources) -> io::Result<(u64, u64,
             return Err(io::Error::other("the echo differs from the message"));
         }
     }
+    // Why a sleep: as above, let the server release the buffers of the
+    // last echoes before its RSS is read.
     std::thread::sleep(Duration::from_millis(200));
     let echo = server_rss_kb(o.pid)?;
     drop(streams);
