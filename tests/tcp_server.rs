@@ -17,6 +17,10 @@
 //! test. `addressReusable` needs Qt's crashing helper process; its intent
 //! (re-listening on a port left in TIME_WAIT) is ported without it.
 
+mod support;
+
+use support::waits::{counter, run_until, settle, DEADLINE, WAIT};
+
 use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
@@ -31,41 +35,9 @@ use sigloop::net::{
     HostAddress, NetworkLayerProtocol, SocketError, SocketState, SpecialAddress, TcpServer,
     TcpSocket,
 };
-use sigloop::{
-    ElapsedTimer, EventDispatcher, IoDevice, LoopThread, OpenMode, ProcessEventsFlags, Receiver,
-    Signal, Timer, TimerType,
-};
+use sigloop::{EventDispatcher, IoDevice, LoopThread, OpenMode, Receiver};
 
 // ----- helpers -------------------------------------------------------------
-
-/// How long any awaited event may take before the test fails.
-const DEADLINE: Duration = Duration::from_secs(30);
-
-/// The timeout given to the blocking waits that are expected to succeed.
-const WAIT: Option<Duration> = Some(Duration::from_secs(10));
-
-/// Runs the loop until `done` holds; fails the test after [`DEADLINE`].
-#[track_caller]
-fn run_until(what: &str, mut done: impl FnMut() -> bool) {
-    let clock = ElapsedTimer::started();
-    // Wakes a blocking pass regularly so the deadline is checked.
-    let tick = Timer::new();
-    tick.set_timer_type(TimerType::Precise);
-    tick.start_with(Duration::from_millis(20));
-    while !done() {
-        assert!(
-            !clock.has_expired(DEADLINE),
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
-        EventDispatcher::process_events(ProcessEventsFlags::WAIT_FOR_MORE_EVENTS);
-    }
-}
-
-/// Runs the loop for `time`: only to show that nothing more happens.
-fn settle(time: Duration) {
-    let clock = ElapsedTimer::started();
-    run_until("the settle time", || clock.has_expired(time));
-}
 
 fn special(address: SpecialAddress) -> HostAddress {
     HostAddress::from(address)
@@ -77,13 +49,6 @@ fn local_server() -> TcpServer {
         .listen(&special(SpecialAddress::LocalHost), 0)
         .expect("listen on 127.0.0.1");
     server
-}
-
-fn counter<T: 'static>(signal: &Signal<T>) -> Rc<Cell<usize>> {
-    let count = Rc::new(Cell::new(0));
-    let c = count.clone();
-    let _ = signal.connect(move |_| c.set(c.get() + 1));
-    count
 }
 
 /// Listens on `address` at a port chosen here rather than by the kernel,

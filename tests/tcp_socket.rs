@@ -22,6 +22,10 @@
 //! (`read_notifications_after_bind`, `bind_then_resolve_host`,
 //! `connect_disconnect_connect_disconnect`).
 
+mod support;
+
+use support::waits::{counter, run_until, settle, DEADLINE, WAIT};
+
 use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -37,39 +41,10 @@ use sigloop::net::{
 };
 use sigloop::{
     DeviceError, ElapsedTimer, EventDispatcher, EventLoop, IoDevice, OpenMode, ProcessEventsFlags,
-    Signal, Timer, TimerType,
+    Timer,
 };
 
 // ----- helpers -------------------------------------------------------------
-
-/// How long any awaited event may take before the test fails.
-const DEADLINE: Duration = Duration::from_secs(30);
-
-/// The timeout given to the blocking waits that are expected to succeed.
-const WAIT: Option<Duration> = Some(Duration::from_secs(10));
-
-/// Runs the loop until `done` holds; fails the test after [`DEADLINE`].
-#[track_caller]
-fn run_until(what: &str, mut done: impl FnMut() -> bool) {
-    let clock = ElapsedTimer::started();
-    // Wakes a blocking pass regularly so the deadline is checked.
-    let tick = Timer::new();
-    tick.set_timer_type(TimerType::Precise);
-    tick.start_with(Duration::from_millis(20));
-    while !done() {
-        assert!(
-            !clock.has_expired(DEADLINE),
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
-        EventDispatcher::process_events(ProcessEventsFlags::WAIT_FOR_MORE_EVENTS);
-    }
-}
-
-/// Runs the loop for `time`: only to show that nothing more happens.
-fn settle(time: Duration) {
-    let clock = ElapsedTimer::started();
-    run_until("the settle time", || clock.has_expired(time));
-}
 
 fn local_host() -> HostAddress {
     HostAddress::from(SpecialAddress::LocalHost)
@@ -119,13 +94,6 @@ fn refused_port() -> (TcpSocket, u16) {
         .expect("bind a port holder");
     let port = holder.local_port();
     (holder, port)
-}
-
-fn counter<T: 'static>(signal: &Signal<T>) -> Rc<Cell<usize>> {
-    let count = Rc::new(Cell::new(0));
-    let c = count.clone();
-    let _ = signal.connect(move |_| c.set(c.get() + 1));
-    count
 }
 
 fn errors(socket: &TcpSocket) -> Rc<RefCell<Vec<SocketError>>> {

@@ -17,6 +17,8 @@
 
 mod support;
 
+use support::waits::{counter, run_until, settle, WAIT};
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -25,36 +27,10 @@ use sigloop::net::{
     BindMode, HostAddress, InterfaceFlags, NetworkDatagram, NetworkInterface, SocketError,
     SocketOption, SocketState, SocketType, SpecialAddress, UdpSocket,
 };
-use sigloop::{
-    DeviceError, ElapsedTimer, EventDispatcher, IoDevice, ProcessEventsFlags, Signal, Timer,
-    TimerType,
-};
+use sigloop::{DeviceError, ElapsedTimer, IoDevice};
 use support::isolate::{is_child_for, run_test_in_child, Isolation};
 
 // ----- helpers -------------------------------------------------------------
-
-const DEADLINE: Duration = Duration::from_secs(30);
-const WAIT: Option<Duration> = Some(Duration::from_secs(10));
-
-#[track_caller]
-fn run_until(what: &str, mut done: impl FnMut() -> bool) {
-    let clock = ElapsedTimer::started();
-    let tick = Timer::new();
-    tick.set_timer_type(TimerType::Precise);
-    tick.start_with(Duration::from_millis(20));
-    while !done() {
-        assert!(
-            !clock.has_expired(DEADLINE),
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
-        EventDispatcher::process_events(ProcessEventsFlags::WAIT_FOR_MORE_EVENTS);
-    }
-}
-
-fn settle(time: Duration) {
-    let clock = ElapsedTimer::started();
-    run_until("the settle time", || clock.has_expired(time));
-}
 
 fn special(address: SpecialAddress) -> HostAddress {
     HostAddress::from(address)
@@ -87,13 +63,6 @@ fn bound(address: SpecialAddress) -> UdpSocket {
         .bind(&special(address), 0, BindMode::DEFAULT_FOR_PLATFORM)
         .unwrap_or_else(|e| panic!("bind {address:?}: {e}: {}", socket.error_string()));
     socket
-}
-
-fn counter<T: 'static>(signal: &Signal<T>) -> Rc<Cell<usize>> {
-    let count = Rc::new(Cell::new(0));
-    let c = count.clone();
-    let _ = signal.connect(move |_| c.set(c.get() + 1));
-    count
 }
 
 /// Every signal of `socket`, in order, as text.

@@ -10,3 +10,4 @@
 pub mod isolate;
 pub mod recorder;
 pub mod scenarios;
+pub mod waits;
