@@ -252,6 +252,12 @@ impl SocketCore {
     /// Writes the buffer while the OS takes it, emitting `bytes_written`
     /// after each OS write; finishes a pending close once empty. Returns the
     /// bytes written.
+    ///
+    /// Deliberately unlike Qt, which writes one block per write
+    /// notification (qt-reference §1.6): the stream is edge-triggered, so
+    /// stopping before `WouldBlock` would need a re-registration to hear of
+    /// the room again. Totals are the same; `bytes_written` may come in
+    /// fewer, larger steps.
     pub(crate) fn flush_now(&self) -> usize {
         let mut total = 0;
         loop {
