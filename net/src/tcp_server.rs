@@ -17,7 +17,6 @@ use sigloop_signals::{Receiver, Signal};
 use socket2::Socket;
 
 use crate::host_address::{HostAddress, SpecialAddress};
-use crate::socket::engine::SocketParent;
 use crate::socket::{from_io, text, BindMode, Op, SocketError};
 use crate::tcp_socket::TcpSocket;
 
@@ -92,7 +91,7 @@ pub struct WeakTcpServer {
     core: Weak<ServerCore>,
 }
 
-struct ServerCore {
+pub(crate) struct ServerCore {
     this: Weak<ServerCore>,
     d: RefCell<ServerData>,
     new_connection: Signal<()>,
@@ -814,8 +813,9 @@ impl ServerCore {
             None => match TcpSocket::from_accepted(stream) {
                 Ok(socket) => {
                     let key = self.children.borrow_mut().insert(socket.clone());
-                    let parent: Weak<dyn SocketParent> = self.this.clone();
-                    socket.set_parent(parent, key);
+                    // Keys are below the number of open descriptors.
+                    let key = u32::try_from(key).unwrap_or(u32::MAX);
+                    socket.set_parent(self.this.clone(), key);
                     self.d.borrow_mut().pending.push_back(socket);
                     self.pending_connection_available.emit(&());
                 }
@@ -826,8 +826,9 @@ impl ServerCore {
     }
 }
 
-impl SocketParent for ServerCore {
-    fn child_deleted(&self, key: usize) {
+impl ServerCore {
+    /// A socket this server accepted was deleted: stop keeping it.
+    pub(crate) fn child_deleted(&self, key: usize) {
         let child = self.children.borrow_mut().try_remove(key);
         // Dropped outside the borrow: it may run the socket's destructor.
         drop(child);

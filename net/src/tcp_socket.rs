@@ -410,8 +410,8 @@ impl TcpSocket {
                     .unwrap_or_default();
                 {
                     let mut d = self.core.d.borrow_mut();
-                    d.bound = Some(socket);
-                    d.local = local;
+                    d.rare_mut().bound = Some(socket);
+                    d.set_local(&local.0, local.1);
                 }
                 self.core.change_state(SocketState::Bound);
                 Ok(())
@@ -456,7 +456,7 @@ impl TcpSocket {
     /// assert_eq!(sigloop_net::TcpSocket::new().error_string(), "Unknown error");
     /// ```
     pub fn error_string(&self) -> String {
-        self.core.d.borrow().error_string.to_string()
+        self.core.d.borrow().error_string().to_owned()
     }
 
     /// Always [`SocketType::Tcp`]. Qt: `QAbstractSocket::socketType()`.
@@ -480,7 +480,7 @@ impl TcpSocket {
     /// ```
     pub fn is_valid(&self) -> bool {
         let d = self.core.d.borrow();
-        d.stream.is_some() || d.bound.is_some() || d.open_mode != OpenMode::NOT_OPEN
+        d.stream.is_some() || d.bound().is_some() || d.open_mode != OpenMode::NOT_OPEN
     }
 
     /// Whether the device is open. Qt: `QIODevice::isOpen()`.
@@ -517,7 +517,7 @@ impl TcpSocket {
     /// assert_eq!(sigloop_net::TcpSocket::new().read_buffer_size(), 0);
     /// ```
     pub fn read_buffer_size(&self) -> i64 {
-        self.core.d.borrow().read_buffer_size
+        self.core.d.borrow().read_buffer_size()
     }
 
     /// Limits the read buffer. At the limit the socket stops reading from
@@ -561,7 +561,7 @@ impl TcpSocket {
     /// assert!(sigloop_net::TcpSocket::new().local_address().is_null());
     /// ```
     pub fn local_address(&self) -> HostAddress {
-        self.core.d.borrow().local.0.clone()
+        self.core.d.borrow().local_address()
     }
 
     /// The local port, or 0. Qt: `QAbstractSocket::localPort()`.
@@ -572,7 +572,7 @@ impl TcpSocket {
     /// assert_eq!(sigloop_net::TcpSocket::new().local_port(), 0);
     /// ```
     pub fn local_port(&self) -> u16 {
-        self.core.d.borrow().local.1
+        self.core.d.borrow().local.port()
     }
 
     /// The peer's address while connected, else null.
@@ -584,7 +584,7 @@ impl TcpSocket {
     /// assert!(sigloop_net::TcpSocket::new().peer_address().is_null());
     /// ```
     pub fn peer_address(&self) -> HostAddress {
-        self.core.d.borrow().peer.0.clone()
+        self.core.d.borrow().peer_address()
     }
 
     /// The peer's port, or 0. Qt: `QAbstractSocket::peerPort()`.
@@ -595,7 +595,7 @@ impl TcpSocket {
     /// assert_eq!(sigloop_net::TcpSocket::new().peer_port(), 0);
     /// ```
     pub fn peer_port(&self) -> u16 {
-        self.core.d.borrow().peer.1
+        self.core.d.borrow().peer.port()
     }
 
     /// The host name given to `connect_to_host`, until disconnected.
@@ -610,7 +610,7 @@ impl TcpSocket {
     /// socket.abort();
     /// ```
     pub fn peer_name(&self) -> String {
-        self.core.d.borrow().peer_name.clone()
+        self.core.d.borrow().peer_name().to_owned()
     }
 
     /// Sets the reported local address; emits nothing (Qt's protected
@@ -626,7 +626,9 @@ impl TcpSocket {
     /// assert!(socket.local_address().is_loopback());
     /// ```
     pub fn set_local_address(&self, address: HostAddress) {
-        self.core.d.borrow_mut().local.0 = address;
+        let mut d = self.core.d.borrow_mut();
+        let port = d.local.port();
+        d.set_local(&address, port);
     }
 
     /// Sets the reported local port; emits nothing.
@@ -640,7 +642,7 @@ impl TcpSocket {
     /// assert_eq!(socket.local_port(), 0xffff);
     /// ```
     pub fn set_local_port(&self, port: u16) {
-        self.core.d.borrow_mut().local.1 = port;
+        self.core.d.borrow_mut().local.set_port(port);
     }
 
     /// Sets the reported peer address; emits nothing.
@@ -655,7 +657,9 @@ impl TcpSocket {
     /// assert!(socket.peer_address().is_loopback());
     /// ```
     pub fn set_peer_address(&self, address: HostAddress) {
-        self.core.d.borrow_mut().peer.0 = address;
+        let mut d = self.core.d.borrow_mut();
+        let port = d.peer.port();
+        d.set_peer(&address, port);
     }
 
     /// Sets the reported peer port; emits nothing.
@@ -669,7 +673,7 @@ impl TcpSocket {
     /// assert_eq!(socket.peer_port(), 80);
     /// ```
     pub fn set_peer_port(&self, port: u16) {
-        self.core.d.borrow_mut().peer.1 = port;
+        self.core.d.borrow_mut().peer.set_port(port);
     }
 
     /// Sets the reported peer name; emits nothing.
@@ -683,7 +687,7 @@ impl TcpSocket {
     /// assert_eq!(socket.peer_name(), "example.invalid");
     /// ```
     pub fn set_peer_name(&self, name: &str) {
-        self.core.d.borrow_mut().peer_name = name.to_owned();
+        self.core.d.borrow_mut().rare_mut().peer_name = name.to_owned();
     }
 
     // ----- descriptors and options -------------------------------------
@@ -701,7 +705,7 @@ impl TcpSocket {
         d.stream
             .as_ref()
             .map(|s| s.as_raw_fd())
-            .or_else(|| d.bound.as_ref().map(|s| s.as_raw_fd()))
+            .or_else(|| d.bound().map(|s| s.as_raw_fd()))
     }
 
     /// Adopts a connected TCP socket (for instance one a server handed to
@@ -753,8 +757,10 @@ impl TcpSocket {
         self.core.stop_connecting();
         let changed = {
             let mut d = self.core.d.borrow_mut();
-            d.local = addr_pair(stream.local_addr());
-            d.peer = addr_pair(stream.peer_addr());
+            let (local, local_port) = addr_pair(stream.local_addr());
+            let (peer, peer_port) = addr_pair(stream.peer_addr());
+            d.set_local(&local, local_port);
+            d.set_peer(&peer, peer_port);
             d.stream = Some(stream);
             d.registration = Some(registration);
             d.read_buf.clear();
@@ -787,7 +793,7 @@ impl TcpSocket {
     /// ```
     pub fn set_socket_option(&self, option: SocketOption, value: i32) {
         let d = self.core.d.borrow();
-        let socket = match (&d.stream, &d.bound) {
+        let socket = match (&d.stream, d.bound()) {
             (Some(stream), _) => SockRef::from(stream),
             (None, Some(bound)) => SockRef::from(bound),
             (None, None) => return,
@@ -805,7 +811,7 @@ impl TcpSocket {
     /// See [`set_socket_option`](Self::set_socket_option).
     pub fn socket_option(&self, option: SocketOption) -> Option<i32> {
         let d = self.core.d.borrow();
-        let socket = match (&d.stream, &d.bound) {
+        let socket = match (&d.stream, d.bound()) {
             (Some(stream), _) => SockRef::from(stream),
             (None, Some(bound)) => SockRef::from(bound),
             (None, None) => return None,
@@ -823,7 +829,7 @@ impl TcpSocket {
     /// assert_eq!(socket.connect_timeout(), std::time::Duration::from_secs(30));
     /// ```
     pub fn connect_timeout(&self) -> Duration {
-        self.core.d.borrow().connect_timeout
+        self.core.d.borrow().connect_timeout()
     }
 
     /// Sets the per-attempt connect timeout (an extension; see
@@ -838,7 +844,7 @@ impl TcpSocket {
     /// assert_eq!(socket.connect_timeout(), Duration::from_secs(5));
     /// ```
     pub fn set_connect_timeout(&self, timeout: Duration) {
-        self.core.d.borrow_mut().connect_timeout = timeout;
+        self.core.d.borrow_mut().rare_mut().connect_timeout = timeout;
     }
 
     // ----- blocking waits ------------------------------------------------
@@ -988,12 +994,10 @@ impl TcpSocket {
     /// A socket for a connection a server accepted: `Connected`, open for
     /// reading and writing, no signals emitted (Qt's `incomingConnection`).
     /// Makes `parent` keep this socket alive until it is deleted.
-    pub(crate) fn set_parent(
-        &self,
-        parent: Weak<dyn crate::socket::engine::SocketParent>,
-        key: usize,
-    ) {
-        self.core.d.borrow_mut().parent = Some((parent, key));
+    pub(crate) fn set_parent(&self, parent: Weak<crate::tcp_server::ServerCore>, key: u32) {
+        let mut d = self.core.d.borrow_mut();
+        d.parent = Some(parent);
+        d.parent_key = key;
     }
 
     pub(crate) fn from_accepted(stream: TcpStream) -> io::Result<TcpSocket> {
@@ -1002,8 +1006,10 @@ impl TcpSocket {
         let registration = socket.core.register(&mut stream)?;
         {
             let mut d = socket.core.d.borrow_mut();
-            d.local = addr_pair(stream.local_addr());
-            d.peer = addr_pair(stream.peer_addr());
+            let (local, local_port) = addr_pair(stream.local_addr());
+            let (peer, peer_port) = addr_pair(stream.peer_addr());
+            d.set_local(&local, local_port);
+            d.set_peer(&peer, peer_port);
             d.stream = Some(stream);
             d.registration = Some(registration);
             d.open_mode = OpenMode::READ_WRITE;

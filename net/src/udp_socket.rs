@@ -790,7 +790,7 @@ impl UdpSocket {
     /// assert_eq!(sigloop_net::UdpSocket::new().error_string(), "Unknown error");
     /// ```
     pub fn error_string(&self) -> String {
-        self.core.d.borrow().error_string.to_string()
+        self.core.d.borrow().error_string().to_owned()
     }
 
     /// Always [`SocketType::Udp`]. Qt: `QAbstractSocket::socketType()`.
@@ -842,7 +842,7 @@ impl UdpSocket {
     /// assert!(sigloop_net::UdpSocket::new().local_address().is_null());
     /// ```
     pub fn local_address(&self) -> HostAddress {
-        self.core.d.borrow().local.0.clone()
+        self.core.d.borrow().local_address()
     }
 
     /// The local port, or 0. Qt: `QAbstractSocket::localPort()`.
@@ -853,7 +853,7 @@ impl UdpSocket {
     /// assert_eq!(sigloop_net::UdpSocket::new().local_port(), 0);
     /// ```
     pub fn local_port(&self) -> u16 {
-        self.core.d.borrow().local.1
+        self.core.d.borrow().local.port()
     }
 
     /// The connected peer's address, else null.
@@ -865,7 +865,7 @@ impl UdpSocket {
     /// assert!(sigloop_net::UdpSocket::new().peer_address().is_null());
     /// ```
     pub fn peer_address(&self) -> HostAddress {
-        self.core.d.borrow().peer.0.clone()
+        self.core.d.borrow().peer_address()
     }
 
     /// The connected peer's port, or 0. Qt: `QAbstractSocket::peerPort()`.
@@ -876,7 +876,7 @@ impl UdpSocket {
     /// assert_eq!(sigloop_net::UdpSocket::new().peer_port(), 0);
     /// ```
     pub fn peer_port(&self) -> u16 {
-        self.core.d.borrow().peer.1
+        self.core.d.borrow().peer.port()
     }
 
     /// The host given to `connect_to_host`. Qt: `QAbstractSocket::peerName()`.
@@ -889,7 +889,7 @@ impl UdpSocket {
     /// assert_eq!(socket.peer_name(), "127.0.0.1");
     /// ```
     pub fn peer_name(&self) -> String {
-        self.core.d.borrow().peer_name.clone()
+        self.core.d.borrow().peer_name().to_owned()
     }
 
     // ----- descriptors and options -------------------------------------
@@ -911,7 +911,7 @@ impl UdpSocket {
         d.stream
             .as_ref()
             .map(|s| s.as_raw_fd())
-            .or_else(|| d.bound.as_ref().map(|s| s.as_raw_fd()))
+            .or_else(|| d.bound().map(|s| s.as_raw_fd()))
     }
 
     /// Sets a socket option; does nothing without an OS socket (before
@@ -932,7 +932,7 @@ impl UdpSocket {
     /// ```
     pub fn set_socket_option(&self, option: SocketOption, value: i32) {
         let d = self.core.d.borrow();
-        let socket = match (&d.stream, &d.bound) {
+        let socket = match (&d.stream, d.bound()) {
             (Some(stream), _) => SockRef::from(stream),
             (None, Some(bound)) => SockRef::from(bound),
             (None, None) => return,
@@ -950,7 +950,7 @@ impl UdpSocket {
     /// See [`set_socket_option`](Self::set_socket_option).
     pub fn socket_option(&self, option: SocketOption) -> Option<i32> {
         let d = self.core.d.borrow();
-        let socket = match (&d.stream, &d.bound) {
+        let socket = match (&d.stream, d.bound()) {
             (Some(stream), _) => SockRef::from(stream),
             (None, Some(bound)) => SockRef::from(bound),
             (None, None) => return None,

@@ -3,7 +3,6 @@
 
 use super::engine::{CloseIntent, ReadSide, SocketCore, WORK_FLUSH};
 use super::{SocketError, SocketState};
-use crate::host_address::HostAddress;
 use sigloop_core::OpenMode;
 
 impl SocketCore {
@@ -66,15 +65,13 @@ impl SocketCore {
         }
         let mut d = self.d.borrow_mut();
         if d.state == SocketState::Unconnected {
-            d.local = (HostAddress::default(), 0);
-            d.peer = (HostAddress::default(), 0);
-            d.peer_name.clear();
+            d.clear_endpoints();
             if d.close_called {
                 d.read_buf.clear();
                 d.write_buf.clear();
             }
-            d.read_buf.release_if_empty();
-            d.write_buf.release_if_empty();
+            d.release_read_buf();
+            let _ = d.write_buf.release_if_empty();
         }
     }
 
@@ -94,9 +91,7 @@ impl SocketCore {
         }
         let mut d = self.d.borrow_mut();
         if d.state == SocketState::Unconnected {
-            d.local = (HostAddress::default(), 0);
-            d.peer = (HostAddress::default(), 0);
-            d.peer_name.clear();
+            d.clear_endpoints();
         }
     }
 

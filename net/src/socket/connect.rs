@@ -48,16 +48,17 @@ impl SocketCore {
             d.write_buf.clear();
             d.close = CloseIntent::None;
             d.close_called = false;
-            d.peer_name = host.to_owned();
-            d.peer.1 = port;
-            d.connect = Some(Box::new(ConnectPlan {
+            d.peer.set_port(port);
+            let rare = d.rare_mut();
+            rare.peer_name = host.to_owned();
+            rare.connect = Some(ConnectPlan {
                 port,
                 protocol,
                 addresses: Default::default(),
                 lookup: None,
                 timer: None,
                 last_error: None,
-            }));
+            });
         }
         self.change_state(SocketState::HostLookup);
         if self.state() != SocketState::HostLookup {
@@ -76,7 +77,7 @@ impl SocketCore {
                 socket.lookup_result(info);
             }
         });
-        if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
+        if let Some(plan) = self.d.borrow_mut().connect_plan() {
             plan.lookup = Some(id);
         }
     }
@@ -101,7 +102,7 @@ impl SocketCore {
         }
         let addresses = {
             let mut d = self.d.borrow_mut();
-            let Some(plan) = d.connect.as_mut() else {
+            let Some(plan) = d.connect_plan() else {
                 return;
             };
             plan.lookup = None;
@@ -123,7 +124,7 @@ impl SocketCore {
             plan.addresses.len()
         };
         if addresses == 0 {
-            self.d.borrow_mut().connect = None;
+            drop(self.d.borrow_mut().take_connect_plan());
             self.change_state(SocketState::Unconnected);
             self.raise(SocketError::HostNotFound, text::HOST_NOT_FOUND);
             return;
@@ -146,7 +147,7 @@ impl SocketCore {
                 let mut d = self.d.borrow_mut();
                 d.stream = None;
                 d.registration = None;
-                match d.connect.as_mut() {
+                match d.connect_plan() {
                     Some(plan) => {
                         plan.timer = None;
                         plan.addresses.pop_front()
@@ -170,7 +171,7 @@ impl SocketCore {
                     return;
                 }
                 Err(failure) => {
-                    if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
+                    if let Some(plan) = self.d.borrow_mut().connect_plan() {
                         plan.last_error = Some(failure);
                     }
                 }
@@ -182,7 +183,7 @@ impl SocketCore {
     fn connect_failed(&self) {
         let failure = {
             let mut d = self.d.borrow_mut();
-            d.connect.take().and_then(|plan| plan.last_error)
+            d.take_connect_plan().and_then(|plan| plan.last_error)
         };
         let (error, text) = failure.unwrap_or((
             SocketError::ConnectionRefused,
@@ -226,20 +227,19 @@ impl SocketCore {
     fn take_bound(&self, address: SocketAddr) -> Option<Socket> {
         let mut d = self.d.borrow_mut();
         let family_matches = d
-            .bound
-            .as_ref()
+            .bound()
             .and_then(|s| s.local_addr().ok())
             .and_then(|a| a.as_socket())
             .is_some_and(|local| local.is_ipv4() == address.is_ipv4() || local.is_ipv6());
         if family_matches {
-            d.bound.take()
+            d.rare_mut().bound.take()
         } else {
             None
         }
     }
 
     fn arm_connect_timer(&self) {
-        let timeout = self.d.borrow().connect_timeout;
+        let timeout = self.d.borrow().connect_timeout();
         let timer = Timer::new();
         timer.set_single_shot(true);
         timer.set_timer_type(TimerType::Precise);
@@ -250,7 +250,7 @@ impl SocketCore {
             }
         });
         timer.start_with(timeout);
-        if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
+        if let Some(plan) = self.d.borrow_mut().connect_plan() {
             plan.timer = Some(timer);
         }
     }
@@ -260,7 +260,7 @@ impl SocketCore {
         if self.state() != SocketState::Connecting {
             return;
         }
-        if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
+        if let Some(plan) = self.d.borrow_mut().connect_plan() {
             plan.last_error = Some((
                 SocketError::SocketTimeout,
                 std::borrow::Cow::Borrowed(text::CONNECT_TIMED_OUT),
@@ -289,7 +289,7 @@ impl SocketCore {
             Ok(Some(peer)) => self.connection_made(peer),
             Ok(None) => {}
             Err(err) => {
-                if let Some(plan) = self.d.borrow_mut().connect.as_mut() {
+                if let Some(plan) = self.d.borrow_mut().connect_plan() {
                     plan.last_error = Some(from_io(Op::Connect, &err));
                 }
                 self.connect_to_next_address();
@@ -301,11 +301,11 @@ impl SocketCore {
     fn connection_made(&self, peer: SocketAddr) {
         let (pending_close, has_data) = {
             let mut d = self.d.borrow_mut();
-            d.connect = None;
+            drop(d.take_connect_plan());
             let local = d.stream.as_ref().and_then(|s| s.local_addr().ok());
-            d.peer = (HostAddress::from(peer.ip()), peer.port());
+            d.set_peer(&HostAddress::from(peer.ip()), peer.port());
             if let Some(local) = local {
-                d.local = (HostAddress::from(local.ip()), local.port());
+                d.set_local(&HostAddress::from(local.ip()), local.port());
             }
             d.writable = true;
             if self.kind == SocketType::Udp {
@@ -345,7 +345,7 @@ impl SocketCore {
 
     /// Aborts a lookup or connect in progress, silently.
     pub(crate) fn stop_connecting(&self) {
-        let plan = self.d.borrow_mut().connect.take();
+        let plan = self.d.borrow_mut().take_connect_plan();
         if let Some(plan) = plan {
             if let Some(id) = plan.lookup {
                 HostInfo::abort_host_lookup(id);

@@ -131,7 +131,7 @@ impl SocketCore {
         {
             let mut d = self.d.borrow_mut();
             let local = stream.local_addr().ok();
-            d.local = match local {
+            let (address, port) = match local {
                 // Qt reports the dual-stack Any address as Any ("0.0.0.0").
                 Some(a) if protocol == NetworkLayerProtocol::AnyIP => {
                     (HostAddress::from(SpecialAddress::Any), a.port())
@@ -139,6 +139,7 @@ impl SocketCore {
                 Some(a) => (HostAddress::from(a.ip()), a.port()),
                 None => (HostAddress::default(), 0),
             };
+            d.set_local(&address, port);
             d.stream = Some(stream);
             d.registration = Some(registration);
             d.datagram_read = DatagramRead::Armed;
@@ -165,7 +166,7 @@ impl SocketCore {
             }
         }
         if let Transport::Udp(udp) = stream {
-            d.bound = Some(socket2::Socket::from(OwnedFd::from(udp)));
+            d.rare_mut().bound = Some(socket2::Socket::from(OwnedFd::from(udp)));
         }
         d.datagram_read = DatagramRead::Off;
     }

@@ -14,26 +14,39 @@ use sigloop_core::ByteQueue;
 static EMPTY: ByteQueue = ByteQueue::new();
 
 /// A [`ByteQueue`] boxed on first write and released when drained.
-#[derive(Default)]
-pub(crate) struct LazyQueue(Option<Box<ByteQueue>>, FillHint);
-
-/// The read reservation a released queue had learned (0: none yet), so a
+///
+/// Eight bytes. A released queue forgets the read reservation it had
+/// learned; [`release_if_empty`](Self::release_if_empty) hands it to the
+/// owner, which gives it back through [`with_hint`](Self::with_hint), so a
 /// bulk transfer does not restart from small reads after each release.
 #[derive(Default)]
-struct FillHint(u32);
+pub(crate) struct LazyQueue(Option<Box<ByteQueue>>);
 
 impl LazyQueue {
-    /// Drops the box if the queue is empty and no transaction keeps bytes.
-    pub(crate) fn release_if_empty(&mut self) {
+    /// Drops the box if the queue is empty and no transaction keeps bytes;
+    /// returns the read reservation it had learned.
+    pub(crate) fn release_if_empty(&mut self) -> Option<usize> {
         let drained = self
             .0
             .as_ref()
             .is_some_and(|q| q.is_empty() && !q.is_transaction_started());
         if drained {
-            if let Some(queue) = self.0.take() {
-                self.1 = FillHint(u32::try_from(queue.fill_hint()).unwrap_or(u32::MAX));
-            }
+            self.0.take().map(|queue| queue.fill_hint())
+        } else {
+            None
         }
+    }
+
+    /// The queue, boxed now with `hint` (0: none) as its read reservation
+    /// if it had been released.
+    pub(crate) fn with_hint(&mut self, hint: usize) -> &mut ByteQueue {
+        self.0.get_or_insert_with(|| {
+            let mut queue = Box::new(ByteQueue::new());
+            if hint > 0 {
+                queue.set_fill_hint(hint);
+            }
+            queue
+        })
     }
 }
 
@@ -47,14 +60,7 @@ impl Deref for LazyQueue {
 
 impl DerefMut for LazyQueue {
     fn deref_mut(&mut self) -> &mut ByteQueue {
-        let hint = self.1 .0 as usize;
-        self.0.get_or_insert_with(|| {
-            let mut queue = Box::new(ByteQueue::new());
-            if hint > 0 {
-                queue.set_fill_hint(hint);
-            }
-            queue
-        })
+        self.with_hint(0)
     }
 }
 
@@ -75,7 +81,7 @@ mod tests {
         queue.start_transaction();
         let mut buf = [0u8; 3];
         assert_eq!(queue.read_into(&mut buf), 3);
-        queue.release_if_empty();
+        assert_eq!(queue.release_if_empty(), None);
         assert!(queue.0.is_some(), "a transaction keeps its bytes");
         queue.rollback_transaction();
         assert_eq!(queue.len(), 3);
@@ -96,13 +102,18 @@ mod tests {
         });
         assert_eq!(n.unwrap(), 2);
 
-        // The learned reservation survives a release.
+        // The learned reservation goes to the owner and comes back.
         let mut queue = LazyQueue::default();
         queue.set_fill_hint(64 * 1024);
-        queue.release_if_empty();
+        let hint = queue.release_if_empty();
+        assert_eq!(hint, Some(64 * 1024));
         assert!(queue.0.is_none());
         assert_eq!(queue.fill_hint(), 4096, "the stand-in reads as new");
-        queue.append(b"x");
-        assert_eq!(queue.fill_hint(), 64 * 1024);
+        assert_eq!(queue.with_hint(64 * 1024).fill_hint(), 64 * 1024);
+        assert_eq!(
+            std::mem::size_of::<LazyQueue>(),
+            8,
+            "one pointer per idle queue"
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! read resumes by itself or when the application drains the buffer) and
 //! nothing spins (a full buffer ignores further edges).
 
+use std::cell::Cell;
 use std::io;
 
 use sigloop_core::OpenMode;
@@ -31,7 +32,7 @@ impl SocketCore {
     /// Room left under the read-buffer limit (`None`: unlimited).
     fn read_room(&self) -> Option<usize> {
         let d = self.d.borrow();
-        match d.read_buffer_size {
+        match d.read_buffer_size() {
             limit if limit > 0 => {
                 Some((limit as u64).saturating_sub(d.read_buf.len() as u64) as usize)
             }
@@ -97,11 +98,15 @@ impl SocketCore {
                 return (total, ReadEnd::Stopped);
             }
             let want = room.unwrap_or(READ_CHUNK).min(READ_CHUNK);
+            let hint = d.read_hint();
             let Some(stream) = d.stream.as_mut() else {
                 return (total, ReadEnd::Stopped);
             };
             let discard = !d.open_mode.contains(OpenMode::READ_ONLY);
-            let result = d.read_buf.fill_from(want, |buf| stream.read(buf));
+            let result = d
+                .read_buf
+                .with_hint(hint)
+                .fill_from(want, |buf| stream.read(buf));
             if discard {
                 // WriteOnly: Qt reads and drops the input.
                 d.read_buf.clear();
@@ -114,6 +119,10 @@ impl SocketCore {
                 Ok(n) => total += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     d.read_side = ReadSide::Drained;
+                    // A pass that found nothing (a new connection's first
+                    // readiness, a spurious edge) must not leave an empty
+                    // boxed queue on an idle socket.
+                    d.release_read_buf();
                     return (total, ReadEnd::Drained);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -128,20 +137,16 @@ impl SocketCore {
     /// Emits `ready_read` unless a `ready_read` slot is already running
     /// (Qt never emits it recursively).
     pub(crate) fn emit_ready_read(&self) {
-        {
-            let mut d = self.d.borrow_mut();
-            if d.in_ready_read {
-                return;
-            }
-            d.in_ready_read = true;
+        if self.in_ready_read.replace(true) {
+            return;
         }
-        struct Reset<'a>(&'a SocketCore);
+        struct Reset<'a>(&'a Cell<bool>);
         impl Drop for Reset<'_> {
             fn drop(&mut self) {
-                self.0.d.borrow_mut().in_ready_read = false;
+                self.0.set(false);
             }
         }
-        let _reset = Reset(self);
+        let _reset = Reset(&self.in_ready_read);
         self.sig.ready_read.emit(&());
     }
 
@@ -150,7 +155,7 @@ impl SocketCore {
     /// Qt resumes reading when a read asks for at least everything
     /// buffered (it then calls `readData`), never on a partial read.
     pub(crate) fn after_app_read(&self, requested: usize, buffered: usize) {
-        self.d.borrow_mut().read_buf.release_if_empty();
+        self.d.borrow_mut().release_read_buf();
         if requested >= buffered {
             self.resume_reading();
         }
@@ -177,7 +182,9 @@ impl SocketCore {
     pub(crate) fn set_read_buffer_size(&self, size: i64) {
         let resume = {
             let mut d = self.d.borrow_mut();
-            d.read_buffer_size = size;
+            if size != 0 || d.rare().is_some() {
+                d.rare_mut().read_buffer_size = size;
+            }
             size <= 0 || (d.read_buf.len() as u64) < size as u64
         };
         if resume {
@@ -298,7 +305,7 @@ impl SocketCore {
         let closing = {
             let mut d = self.d.borrow_mut();
             // Give the buffer's memory back once it is flushed.
-            d.write_buf.release_if_empty();
+            let _ = d.write_buf.release_if_empty();
             d.state == SocketState::Closing && d.write_buf.is_empty()
         };
         if closing {
@@ -308,20 +315,16 @@ impl SocketCore {
     }
 
     fn emit_bytes_written(&self, n: u64) {
-        {
-            let mut d = self.d.borrow_mut();
-            if d.in_bytes_written {
-                return;
-            }
-            d.in_bytes_written = true;
+        if self.in_bytes_written.replace(true) {
+            return;
         }
-        struct Reset<'a>(&'a SocketCore);
+        struct Reset<'a>(&'a Cell<bool>);
         impl Drop for Reset<'_> {
             fn drop(&mut self) {
-                self.0.d.borrow_mut().in_bytes_written = false;
+                self.0.set(false);
             }
         }
-        let _reset = Reset(self);
+        let _reset = Reset(&self.in_bytes_written);
         self.sig.bytes_written.emit(&n);
     }
 

@@ -110,7 +110,7 @@ impl SocketCore {
             let attempt_left = self
                 .d
                 .borrow()
-                .connect_timeout
+                .connect_timeout()
                 .saturating_sub(attempt_started.elapsed());
             let left = remaining(deadline);
             if left == Some(Duration::ZERO) {
@@ -120,7 +120,7 @@ impl SocketCore {
             let wait = left.map_or(attempt_left, |l| l.min(attempt_left));
             match self.wait_fd(Interest::WRITABLE, Some(wait)) {
                 Ok(ready) if ready.writable => self.on_connect_ready(),
-                Ok(_) if attempt_started.elapsed() >= self.d.borrow().connect_timeout => {
+                Ok(_) if attempt_started.elapsed() >= self.d.borrow().connect_timeout() => {
                     self.attempt_timed_out()
                 }
                 Ok(_) => {}
@@ -141,8 +141,8 @@ impl SocketCore {
     fn resolve_now(&self) {
         let (lookup, host) = {
             let mut d = self.d.borrow_mut();
-            let host = d.peer_name.clone();
-            (d.connect.as_mut().and_then(|p| p.lookup.take()), host)
+            let host = d.peer_name().to_owned();
+            (d.connect_plan().and_then(|p| p.lookup.take()), host)
         };
         if let Some(id) = lookup {
             HostInfo::abort_host_lookup(id);
