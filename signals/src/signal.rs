@@ -393,7 +393,7 @@ impl<T: 'static> Signal<T> {
     /// assert!(!signal.is_connected());
     /// ```
     pub fn is_connected(&self) -> bool {
-        self.receivers() > 0
+        self.list.get().is_some_and(|list| list.has_receivers())
     }
 
     /// Disconnects every slot; returns how many were connected.
@@ -410,6 +410,12 @@ impl<T: 'static> Signal<T> {
     /// ```
     pub fn disconnect_all(&self) -> usize {
         self.list.get().map_or(0, |list| list.disconnect_all())
+    }
+
+    /// The connection list, once a connection was made (tests inspect it).
+    #[cfg(test)]
+    pub(crate) fn slot_list(&self) -> Option<&SlotList<T>> {
+        self.list.get().map(|list| &**list)
     }
 
     fn list(&self) -> &Rc<SlotList<T>> {

@@ -6,19 +6,28 @@
 //!   emission nested in it): it waits in `pending` until the outermost
 //!   emission ends;
 //! - a connection broken during an emission is skipped if not yet reached;
-//! - a slot running is borrowed in its own cell, which is what skips it in
-//!   a recursive emission (an `FnMut` cannot be entered twice).
+//! - a slot running is taken out of its entry for the call and put back
+//!   after it (also when it panics), which is what skips it in a recursive
+//!   emission (an `FnMut` cannot be entered twice).
 //!
-//! The entries live inline in one `Vec`, in id order. An emission holds a
-//! shared borrow of it while slots run; everything a slot can do to the
-//! list works through shared access (marking an entry dead, taking its
-//! slot) or is deferred (a new connection goes to `pending`; dead entries
-//! are removed when no emission holds the list), so re-entrant calls never
-//! hit a borrow conflict. Slot closures are dropped only with no borrow of
-//! the list held, since their destructors are user code.
+//! Most signals have one connection, so the entries are [`Entries`]: none,
+//! one stored inline in the list's own allocation, or a `Vec` from the
+//! second connection on, in id order. A signal with one connection thus
+//! costs two allocations: the list and the slot closure. An emission holds
+//! a shared borrow of the entries while slots run; everything a slot can do
+//! to the list works through shared access (marking an entry dead, taking
+//! its slot) or is deferred (a new connection goes to `pending`; dead
+//! entries are removed when no emission holds the list), so re-entrant
+//! calls never hit a borrow conflict. Slot closures are dropped only with
+//! no borrow of the list held, since their destructors are user code.
+//!
+//! Sizes (64-bit): an [`Entry`] is 32 bytes and [`Entries`] too (the
+//! variant lives in `single_shot`'s spare bit patterns); the list is 56,
+//! 72 with the `Rc`'s two counts, which glibc serves from an 80-byte chunk.
 
 use std::any::TypeId;
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{Cell, RefCell};
+use std::mem;
 
 /// A slot as stored: returns `false` when its receiver is gone.
 pub(crate) type SlotFn<T> = Box<dyn FnMut(&T) -> bool>;
@@ -43,26 +52,133 @@ impl SlotKey {
     }
 }
 
+/// A connection id, unique in its list for the list's whole life (a
+/// `Connection` handle outlives its connection, so an id is never reused).
+///
+/// 48 bits in three `u16`s, most significant first so that the derived
+/// order is the numeric order. Six bytes is what an [`Entry`] and the list
+/// have left after their other fields: a `u64` would cost 8 more bytes in
+/// each, a `u32` would run out after 4 billion connections, 12 hours of a
+/// server connecting a single-shot slot per request at 100 000 a second.
+/// 2^48 lasts 89 years at that rate; a list that does exhaust them refuses
+/// further connections with a panic (see [`SlotList::push`]) rather than
+/// hand out an id an old handle may still hold.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct Id([u16; 3]);
+
+impl Id {
+    /// Below every id handed out: the list's `last_id` before any push.
+    const ZERO: Id = Id([0; 3]);
+
+    /// `None` for numbers of more than 48 bits, which no entry has.
+    fn from_u64(n: u64) -> Option<Id> {
+        if n >> 48 != 0 {
+            return None;
+        }
+        Some(Id([(n >> 32) as u16, (n >> 16) as u16, n as u16]))
+    }
+
+    fn to_u64(self) -> u64 {
+        let [high, middle, low] = self.0;
+        (u64::from(high) << 32) | (u64::from(middle) << 16) | u64::from(low)
+    }
+
+    /// The id after this one; `None` once the 48 bits are used up.
+    fn next(self) -> Option<Id> {
+        Id::from_u64(self.to_u64() + 1)
+    }
+}
+
 struct Entry<T> {
-    id: u64,
-    single_shot: bool,
+    /// Taken out while the slot runs (see [`Running`]); `None` also once
+    /// the slot is dropped.
+    slot: Cell<Option<SlotFn<T>>>,
     key: u64,
+    id: Id,
     live: Cell<bool>,
-    /// Borrowed while the slot runs; `None` once the slot is dropped.
-    slot: RefCell<Option<SlotFn<T>>>,
+    /// A plain `bool`, not a `Cell`: its spare bit patterns are what tell
+    /// the [`Entries`] variants apart, with no tag word.
+    single_shot: bool,
+}
+
+/// The entries of a list, in id order. `Many` holds two or more once the
+/// list is settled: settling goes back to `One` or `Empty` (freeing the
+/// vector) when disconnections leave fewer.
+enum Entries<T> {
+    Empty,
+    One(Entry<T>),
+    Many(Vec<Entry<T>>),
+}
+
+impl<T> Entries<T> {
+    #[inline]
+    fn as_slice(&self) -> &[Entry<T>] {
+        match self {
+            Entries::Empty => &[],
+            Entries::One(entry) => std::slice::from_ref(entry),
+            Entries::Many(entries) => entries,
+        }
+    }
+
+    fn push(&mut self, entry: Entry<T>) {
+        *self = match mem::replace(self, Entries::Empty) {
+            Entries::Empty => Entries::One(entry),
+            Entries::One(first) => Entries::Many(vec![first, entry]),
+            Entries::Many(mut entries) => {
+                entries.push(entry);
+                Entries::Many(entries)
+            }
+        };
+    }
+
+    /// Appends `pending` and moves the dead entries out. The caller drops
+    /// what it returns once it holds no borrow of the list: a dead entry may
+    /// still hold its slot.
+    fn settle(&mut self, pending: Vec<Entry<T>>) -> Entries<T> {
+        for entry in pending {
+            self.push(entry);
+        }
+        let mut removed = Entries::Empty;
+        match self {
+            Entries::Empty => {}
+            Entries::One(entry) => {
+                if !entry.live.get() {
+                    removed = mem::replace(self, Entries::Empty);
+                }
+            }
+            Entries::Many(entries) => {
+                let mut index = 0;
+                while index < entries.len() {
+                    if entries[index].live.get() {
+                        index += 1;
+                    } else {
+                        removed.push(entries.remove(index));
+                    }
+                }
+                if entries.len() < 2 {
+                    *self = match entries.pop() {
+                        Some(entry) => Entries::One(entry),
+                        None => Entries::Empty,
+                    };
+                }
+            }
+        }
+        removed
+    }
 }
 
 pub(crate) struct SlotList<T> {
     /// In connection order, so in id order.
-    entries: RefCell<Vec<Entry<T>>>,
-    /// Connections made while an emission held `entries`.
-    /// Boxed: most lists never have one.
+    entries: RefCell<Entries<T>>,
+    /// Connections made while an emission held `entries`. Boxed: most lists
+    /// never have one. A `Cell`, taken out and put back by
+    /// [`with_pending`](Self::with_pending), so 8 bytes with no borrow flag.
     // A `Vec` is 24 bytes in every signal's list; the box is 8 and the
     // vector only exists while an emission has connections waiting.
     #[allow(clippy::box_collection)]
-    pending: RefCell<Option<Box<Vec<Entry<T>>>>>,
-    next_id: Cell<u64>,
-    live: Cell<usize>,
+    pending: Cell<Option<Box<Vec<Entry<T>>>>>,
+    /// The id of the latest connection.
+    last_id: Cell<Id>,
     /// Dead entries or pending connections wait for [`settle`](Self::settle).
     dirty: Cell<bool>,
     pub(crate) blocked: Cell<bool>,
@@ -77,20 +193,41 @@ pub(crate) trait ConnectionList {
 impl<T> SlotList<T> {
     pub(crate) fn new() -> Self {
         SlotList {
-            entries: RefCell::new(Vec::new()),
-            pending: RefCell::new(None),
-            next_id: Cell::new(1),
-            live: Cell::new(0),
+            entries: RefCell::new(Entries::Empty),
+            pending: Cell::new(None),
+            last_id: Cell::new(Id::ZERO),
             dirty: Cell::new(false),
             blocked: Cell::new(false),
         }
     }
 
+    /// Counts the live entries. The list keeps no count: one would take it
+    /// past 56 bytes (an 80-byte chunk), for a rarely asked question.
     pub(crate) fn receivers(&self) -> usize {
-        self.live.get()
+        let live = |entries: &[Entry<T>]| entries.iter().filter(|e| e.live.get()).count();
+        live(self.entries.borrow().as_slice()) + self.with_pending(live)
+    }
+
+    /// Whether any entry is live: stops at the first.
+    pub(crate) fn has_receivers(&self) -> bool {
+        let any = |entries: &[Entry<T>]| entries.iter().any(|e| e.live.get());
+        any(self.entries.borrow().as_slice()) || self.with_pending(any)
+    }
+
+    /// Runs `f` on the pending connections (empty if none). `f` must not
+    /// run user code: the vector is out of its cell meanwhile.
+    fn with_pending<R>(&self, f: impl FnOnce(&[Entry<T>]) -> R) -> R {
+        let pending = self.pending.take();
+        let result = f(pending.as_deref().map_or(&[], Vec::as_slice));
+        self.pending.set(pending);
+        result
     }
 
     /// Adds a slot; `None` if `unique` and an equal key is connected.
+    ///
+    /// # Panics
+    ///
+    /// When the list has made 2^48 - 1 connections (see [`Id`]).
     pub(crate) fn push(
         &self,
         key: SlotKey,
@@ -100,41 +237,33 @@ impl<T> SlotList<T> {
     ) -> Option<u64> {
         let key = key.digest();
         if unique {
-            let same = |e: &Entry<T>| e.live.get() && e.key == key;
-            let pending = self.pending.borrow();
-            let in_pending = pending.as_deref().is_some_and(|p| p.iter().any(same));
-            if in_pending || self.entries.borrow().iter().any(same) {
+            let same = |entries: &[Entry<T>]| entries.iter().any(|e| e.live.get() && e.key == key);
+            if same(self.entries.borrow().as_slice()) || self.with_pending(same) {
                 return None;
             }
         }
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
+        let Some(id) = self.last_id.get().next() else {
+            panic!("a signal has made 2^48 - 1 connections: connection ids are exhausted");
+        };
+        self.last_id.set(id);
         let entry = Entry {
-            id,
-            single_shot,
+            slot: Cell::new(Some(slot)),
             key,
+            id,
             live: Cell::new(true),
-            slot: RefCell::new(Some(slot)),
+            single_shot,
         };
         match self.entries.try_borrow_mut() {
-            Ok(mut entries) => {
-                if entries.capacity() == 0 {
-                    // Most signals have one slot: no room for four.
-                    entries.reserve_exact(1);
-                }
-                entries.push(entry);
-            }
+            Ok(mut entries) => entries.push(entry),
             Err(_) => {
                 // An emission is walking the list: join it when it ends.
-                self.pending
-                    .borrow_mut()
-                    .get_or_insert_with(Box::default)
-                    .push(entry);
+                let mut pending = self.pending.take().unwrap_or_default();
+                pending.push(entry);
+                self.pending.set(Some(pending));
                 self.dirty.set(true);
             }
         }
-        self.live.set(self.live.get() + 1);
-        Some(id)
+        Some(id.to_u64())
     }
 
     #[inline]
@@ -143,7 +272,7 @@ impl<T> SlotList<T> {
         // on unwind from a panicking slot.
         let _end = EmissionEnd(self);
         let entries = self.entries.borrow();
-        for entry in entries.iter() {
+        for entry in entries.as_slice() {
             if entry.live.get() {
                 self.call(entry, args);
             }
@@ -152,63 +281,59 @@ impl<T> SlotList<T> {
 
     #[inline]
     fn call(&self, entry: &Entry<T>, args: &T) {
-        // A slot already running (recursive emission) is borrowed: skipped.
-        let Ok(mut cell) = entry.slot.try_borrow_mut() else {
-            return;
-        };
-        let Some(slot) = cell.as_mut() else {
+        // A slot already running (recursive emission) is out of its entry:
+        // skipped.
+        let Some(slot) = entry.slot.take() else {
             return;
         };
         if entry.single_shot {
             // Qt: the connection is removed before its first invocation.
             self.mark_dead(entry);
         }
-        // On unwind the borrow ends and the slot stays in its entry.
-        let keep = slot(args);
-        if !keep || !entry.live.get() {
-            self.retire(entry, keep, cell);
-        }
-    }
-
-    /// After a call that left its entry dead (disconnected, single-shot) or
-    /// whose receiver is gone: marks it dead. The slot stays in the entry
-    /// and is dropped by `settle`, with no borrow of the list held.
-    #[cold]
-    fn retire(&self, entry: &Entry<T>, keep: bool, cell: RefMut<'_, Option<SlotFn<T>>>) {
-        drop(cell);
-        if entry.live.get() && !keep {
+        let mut running = Running {
+            home: &entry.slot,
+            slot: Some(slot),
+        };
+        let keep = running.call(args);
+        // The slot goes back even if its entry died during the call: it is
+        // dropped by `settle`, with no borrow of the list held.
+        drop(running);
+        if !keep && entry.live.get() {
+            // Its receiver is gone.
             self.mark_dead(entry);
         }
     }
 
     fn mark_dead(&self, entry: &Entry<T>) {
         entry.live.set(false);
-        self.live.set(self.live.get() - 1);
         self.dirty.set(true);
     }
 
     /// Marks `entry` dead and returns its slot for dropping. A running slot
-    /// stays with its entry, which `settle` drops after the call returns.
+    /// is out of its entry: it goes back after the call, and `settle` drops
+    /// it.
     fn kill(&self, entry: &Entry<T>) -> Option<SlotFn<T>> {
         if !entry.live.get() {
             return None;
         }
         self.mark_dead(entry);
-        entry.slot.try_borrow_mut().ok()?.take()
+        entry.slot.take()
     }
 
     /// Breaks every connection; an emission in progress calls no more slots.
     pub(crate) fn disconnect_all(&self) -> usize {
-        let count = self.live.get();
-        let dropped: Vec<SlotFn<T>> = {
-            let entries = self.entries.borrow();
-            let pending = self.pending.borrow();
-            entries
-                .iter()
-                .chain(pending.as_deref().into_iter().flatten())
-                .filter_map(|e| self.kill(e))
-                .collect()
-        };
+        let mut count = 0;
+        let mut dropped: Vec<SlotFn<T>> = Vec::new();
+        {
+            let mut kill_all = |entries: &[Entry<T>]| {
+                for entry in entries.iter().filter(|e| e.live.get()) {
+                    count += 1;
+                    dropped.extend(self.kill(entry));
+                }
+            };
+            kill_all(self.entries.borrow().as_slice());
+            self.with_pending(kill_all);
+        }
         drop(dropped);
         self.settle();
         count
@@ -220,44 +345,58 @@ impl<T> SlotList<T> {
         if !self.dirty.get() {
             return;
         }
-        let removed: Vec<Entry<T>> = {
+        let removed = {
             let Ok(mut entries) = self.entries.try_borrow_mut() else {
                 return; // an outer emission settles when it ends
             };
             self.dirty.set(false);
-            if let Some(mut pending) = self.pending.borrow_mut().take() {
-                entries.append(&mut pending);
-            }
-            let mut removed = Vec::new();
-            let mut index = 0;
-            while index < entries.len() {
-                if entries[index].live.get() {
-                    index += 1;
-                } else {
-                    removed.push(entries.remove(index));
-                }
-            }
-            removed
+            let pending = self.pending.take().map_or_else(Vec::new, |p| *p);
+            entries.settle(pending)
         };
-        // A dead entry may still hold a slot (retired after its call, or
+        // A dead entry may still hold a slot (put back after its call, or
         // left by a panic): its destructor runs here, unborrowed.
         drop(removed);
     }
 
     /// Runs `f` on the entry with `id`, in the list or pending.
     fn with_entry<R>(&self, id: u64, f: impl FnOnce(&Entry<T>) -> R) -> Option<R> {
+        let id = Id::from_u64(id)?;
         {
             // Ids grow with each push and settling keeps the order.
             let entries = self.entries.borrow();
+            let entries = entries.as_slice();
             if let Ok(index) = entries.binary_search_by_key(&id, |e| e.id) {
                 return Some(f(&entries[index]));
             }
         }
-        let pending = self.pending.borrow();
-        pending
-            .as_deref()
-            .and_then(|p| p.iter().find(|e| e.id == id))
-            .map(f)
+        self.with_pending(|pending| pending.iter().find(|e| e.id == id).map(f))
+    }
+}
+
+/// A slot out of its entry for a call. Dropped when the call returns or
+/// unwinds, it puts the slot back: a slot is dropped by `kill` or `settle`,
+/// never while its emission holds the list.
+struct Running<'a, T> {
+    home: &'a Cell<Option<SlotFn<T>>>,
+    /// `Some` until dropped.
+    slot: Option<SlotFn<T>>,
+}
+
+impl<T> Running<'_, T> {
+    #[inline]
+    fn call(&mut self, args: &T) -> bool {
+        self.slot.as_mut().map_or(true, |slot| slot(args))
+    }
+}
+
+impl<T> Drop for Running<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        // Nothing fills a running slot's entry: the cell is empty, and
+        // forgetting its `None` spares the check for something to drop.
+        let empty = self.home.replace(self.slot.take());
+        debug_assert!(empty.is_none());
+        mem::forget(empty);
     }
 }
 
@@ -297,7 +436,217 @@ mod tests {
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::rc::Rc;
 
+    use super::{Entries, Entry, Id, SlotList};
     use crate::{ConnectionType, Signal};
+
+    /// The variant holding `signal`'s entries and how many are pending.
+    fn shape<T>(signal: &Signal<T>) -> (&'static str, usize) {
+        let Some(list) = signal.slot_list() else {
+            return ("no list", 0);
+        };
+        let kind = match &*list.entries.borrow() {
+            Entries::Empty => "empty",
+            Entries::One(_) => "one",
+            Entries::Many(_) => "many",
+        };
+        (kind, list.with_pending(<[_]>::len))
+    }
+
+    type Log = Rc<RefCell<Vec<String>>>;
+
+    /// A slot that logs `name` and the argument.
+    fn logger(log: &Log, name: &'static str) -> impl FnMut(&u32) + 'static {
+        let log = log.clone();
+        move |n| log.borrow_mut().push(format!("{name}{n}"))
+    }
+
+    #[test]
+    fn a_list_with_one_connection_fits_an_80_byte_malloc_chunk() {
+        // `Rc` adds its strong and weak counts (16 bytes); glibc serves a
+        // request of up to 72 bytes from an 80-byte chunk, 73 to 88 from 96.
+        let rc_box = std::mem::size_of::<SlotList<()>>() + 16;
+        assert!(rc_box <= 72, "Rc<SlotList<()>> requests {rc_box} bytes");
+        // What that takes: the variant needs no tag word of its own.
+        assert_eq!(std::mem::size_of::<Entry<()>>(), 32);
+        assert_eq!(std::mem::size_of::<Entries<()>>(), 32);
+    }
+
+    #[test]
+    fn ids_are_48_bits_in_numeric_order() {
+        for n in [
+            1,
+            0xffff,
+            0x1_0000,
+            0xffff_ffff,
+            0x1_0000_0000,
+            (1 << 48) - 1,
+        ] {
+            assert_eq!(Id::from_u64(n).unwrap().to_u64(), n);
+            assert!(Id::from_u64(n - 1).unwrap() < Id::from_u64(n).unwrap());
+        }
+        assert_eq!(Id::from_u64(1 << 48), None);
+        assert_eq!(Id::from_u64(u64::MAX), None);
+        assert_eq!(Id::from_u64((1 << 48) - 1).unwrap().next(), None);
+    }
+
+    #[test]
+    fn exhausted_ids_refuse_a_connection_and_leave_the_list_working() {
+        let log = Log::default();
+        let signal = Signal::<u32>::new();
+        let first = signal.connect(logger(&log, "a"));
+        let list = signal.slot_list().unwrap();
+        list.last_id.set(Id::from_u64((1 << 48) - 2).unwrap());
+        let last = signal.connect(logger(&log, "b"));
+        assert!(last.is_connected());
+        let freed = Rc::new(Cell::new(false));
+        let f = freed.clone();
+        let guard = OnDrop(move || f.set(true));
+        let refused = catch_unwind(AssertUnwindSafe(|| {
+            signal.connect(move |_| {
+                let _ = &guard;
+            })
+        }));
+        let payload = refused.expect_err("no id is left");
+        assert!(payload
+            .downcast_ref::<&str>()
+            .is_some_and(|m| m.contains("connection ids are exhausted")));
+        assert!(freed.get(), "the refused slot was dropped");
+        assert_eq!(signal.receivers(), 2);
+        signal.emit(&1);
+        assert_eq!(*log.borrow(), ["a1", "b1"]);
+        assert!(first.disconnect());
+        assert!(last.disconnect());
+        assert_eq!(signal.receivers(), 0);
+    }
+
+    #[test]
+    fn one_connection_is_inline_and_a_second_moves_both_to_a_vector() {
+        let log = Log::default();
+        let signal = Signal::<u32>::new();
+        assert_eq!(shape(&signal), ("no list", 0));
+        let a = signal.connect(logger(&log, "a"));
+        assert_eq!(shape(&signal), ("one", 0));
+        let b = signal.connect(logger(&log, "b"));
+        assert_eq!(shape(&signal), ("many", 0));
+        let c = signal.connect(logger(&log, "c"));
+        signal.emit(&1);
+        assert_eq!(log.take(), ["a1", "b1", "c1"]);
+
+        // Disconnecting the first entry keeps the others in order.
+        assert!(a.disconnect());
+        assert!(!a.is_connected() && b.is_connected() && c.is_connected());
+        assert_eq!(shape(&signal), ("many", 0));
+        signal.emit(&2);
+        assert_eq!(log.take(), ["b2", "c2"]);
+        // One left: back inline, the vector freed.
+        assert!(c.disconnect());
+        assert_eq!(shape(&signal), ("one", 0));
+        assert_eq!(signal.receivers(), 1);
+        signal.emit(&3);
+        assert_eq!(log.take(), ["b3"]);
+        assert!(b.is_connected() && !c.is_connected());
+        assert!(b.disconnect());
+        assert_eq!(shape(&signal), ("empty", 0));
+        assert_eq!(signal.receivers(), 0);
+        assert!(!signal.is_connected());
+
+        let d = signal.connect(logger(&log, "d"));
+        assert_eq!(shape(&signal), ("one", 0));
+        signal.emit(&4);
+        assert_eq!(log.take(), ["d4"]);
+        assert!(d.is_connected() && !a.is_connected() && !b.is_connected());
+    }
+
+    #[test]
+    fn connect_during_emission_of_a_one_entry_list_waits_for_the_next() {
+        let log = Log::default();
+        let signal = Rc::new(Signal::<u32>::new());
+        let late: Rc<RefCell<Option<crate::Connection>>> = Rc::default();
+        let (s, l, c) = (Rc::downgrade(&signal), log.clone(), late.clone());
+        let _a = signal.connect(move |n| {
+            l.borrow_mut().push(format!("a{n}"));
+            let signal = s.upgrade().unwrap();
+            if c.borrow().is_none() {
+                *c.borrow_mut() = Some(signal.connect(logger(&l, "b")));
+                assert_eq!(shape(&signal), ("one", 1));
+                assert_eq!(signal.receivers(), 2);
+                // Neither this emission nor one nested in it calls `b`;
+                // the nested one skips `a`, which is running.
+                signal.emit(&(n + 10));
+            }
+        });
+        signal.emit(&1);
+        assert_eq!(log.take(), ["a1"]);
+        assert_eq!(shape(&signal), ("many", 0));
+        assert!(late.borrow().as_ref().unwrap().is_connected());
+        signal.emit(&2);
+        assert_eq!(log.take(), ["a2", "b2"]);
+    }
+
+    #[test]
+    fn inline_entry_disconnected_while_a_second_waits_is_freed_after_the_emission() {
+        let log = Log::default();
+        let signal = Rc::new(Signal::<u32>::new());
+        let conn: Rc<RefCell<Option<crate::Connection>>> = Rc::default();
+        let (s, l, c) = (Rc::downgrade(&signal), log.clone(), conn.clone());
+        let (s2, l2) = (s.clone(), log.clone());
+        // Its destructor emits: it must run with no borrow of the list held,
+        // after `b` joined the list.
+        let guard = OnDrop(move || {
+            l2.borrow_mut().push("a freed".into());
+            if let Some(signal) = s2.upgrade() {
+                signal.emit(&9);
+            }
+        });
+        let first = signal.connect(move |n| {
+            let _ = &guard;
+            l.borrow_mut().push(format!("a{n}"));
+            let signal = s.upgrade().unwrap();
+            let _b = signal.connect(logger(&l, "b"));
+            // Disconnects itself while running: it finishes its call.
+            assert!(c.borrow().as_ref().unwrap().disconnect());
+            assert_eq!(shape(&signal), ("one", 1));
+            assert_eq!(signal.receivers(), 1);
+            assert!(signal.is_connected(), "the pending connection counts");
+            l.borrow_mut().push("a done".into());
+        });
+        *conn.borrow_mut() = Some(first);
+        signal.emit(&1);
+        assert_eq!(log.take(), ["a1", "a done", "a freed", "b9"]);
+        assert_eq!(shape(&signal), ("one", 0));
+        assert!(!conn.borrow().as_ref().unwrap().is_connected());
+        signal.emit(&2);
+        assert_eq!(log.take(), ["b2"]);
+    }
+
+    #[test]
+    fn a_panicking_inline_slot_goes_back_to_its_entry_and_runs_again() {
+        let log = Log::default();
+        let signal = Signal::<u32>::new();
+        let l = log.clone();
+        let conn = signal.connect(move |n| {
+            l.borrow_mut().push(format!("p{n}"));
+            assert_ne!(*n, 1, "slot refuses 1");
+        });
+        assert!(catch_unwind(AssertUnwindSafe(|| signal.emit(&1))).is_err());
+        assert!(conn.is_connected());
+        assert_eq!(signal.receivers(), 1);
+        signal.emit(&2);
+        assert_eq!(log.take(), ["p1", "p2"]);
+    }
+
+    #[test]
+    fn handles_with_ids_no_entry_has_are_not_connected() {
+        let signal = Signal::<u32>::new();
+        let _a = signal.connect(|_| {});
+        let list = signal.slot_list().unwrap();
+        use super::ConnectionList;
+        for id in [0, 2, 1 << 48, u64::MAX] {
+            assert!(!list.is_connected(id));
+            assert!(!list.disconnect(id));
+        }
+        assert!(list.is_connected(1));
+    }
 
     /// Runs `on_drop` when dropped; captured by a slot, it runs when the
     /// slot closure is freed.
