@@ -124,7 +124,7 @@ impl TcpSocket {
     /// let _c = socket.host_found().connect(|_| println!("resolved"));
     /// ```
     pub fn host_found(&self) -> &Signal<()> {
-        &self.core.sig.host_found
+        self.core.sig.host_found()
     }
 
     /// The connection is established, right after `state_changed(Connected)`.
@@ -213,7 +213,7 @@ impl TcpSocket {
     /// let _c = socket.about_to_close().connect(|_| println!("closing"));
     /// ```
     pub fn about_to_close(&self) -> &Signal<()> {
-        &self.core.sig.about_to_close
+        self.core.sig.about_to_close()
     }
 
     /// The read channel ended, between `state_changed(Unconnected)` and
@@ -226,7 +226,7 @@ impl TcpSocket {
     /// let _c = socket.read_channel_finished().connect(|_| println!("EOF"));
     /// ```
     pub fn read_channel_finished(&self) -> &Signal<()> {
-        &self.core.sig.read_channel_finished
+        self.core.sig.read_channel_finished()
     }
 
     /// Emitted when deleted with [`delete_later`](Self::delete_later).

@@ -119,7 +119,7 @@ impl UdpSocket {
     /// let _c = socket.host_found().connect(|_| println!("resolved"));
     /// ```
     pub fn host_found(&self) -> &Signal<()> {
-        &self.core.sig.host_found
+        self.core.sig.host_found()
     }
 
     /// `connect_to_host` finished (synchronously for an IP literal: a UDP
@@ -210,7 +210,7 @@ impl UdpSocket {
     /// let _c = socket.about_to_close().connect(|_| println!("closing"));
     /// ```
     pub fn about_to_close(&self) -> &Signal<()> {
-        &self.core.sig.about_to_close
+        self.core.sig.about_to_close()
     }
 
     /// Emitted in every close, right after `state_changed(Unconnected)`.
@@ -223,7 +223,7 @@ impl UdpSocket {
     /// let _c = socket.read_channel_finished().connect(|_| println!("done"));
     /// ```
     pub fn read_channel_finished(&self) -> &Signal<()> {
-        &self.core.sig.read_channel_finished
+        self.core.sig.read_channel_finished()
     }
 
     /// Emitted when deleted with [`delete_later`](Self::delete_later).

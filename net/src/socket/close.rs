@@ -59,7 +59,7 @@ impl SocketCore {
         };
         self.stop_connecting();
         self.sig.state_changed.emit(&SocketState::Unconnected);
-        self.sig.read_channel_finished.emit(&());
+        self.sig.emit_read_channel_finished();
         if matches!(previous, SocketState::Connected | SocketState::Closing) {
             self.sig.disconnected.emit(&());
         }
@@ -80,7 +80,7 @@ impl SocketCore {
     pub(crate) fn close(&self) {
         let open = self.d.borrow().open_mode != OpenMode::NOT_OPEN;
         if open {
-            self.sig.about_to_close.emit(&());
+            self.sig.emit_about_to_close();
             let mut d = self.d.borrow_mut();
             d.open_mode = OpenMode::NOT_OPEN;
             d.read_buf.clear();

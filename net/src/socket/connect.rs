@@ -133,7 +133,7 @@ impl SocketCore {
         if self.state() != SocketState::Connecting {
             return;
         }
-        self.sig.host_found.emit(&());
+        self.sig.emit_host_found();
         if self.state() != SocketState::Connecting {
             return;
         }
