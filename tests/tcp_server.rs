@@ -650,6 +650,47 @@ fn pending_connection_available() {
 
 // ----- the rest of the contract ------------------------------------------
 
+/// Bytes (and the end of the stream) that reach an accepted socket before
+/// the server's loop even ran are read without any further edge, and both
+/// ends of the connection are known: on a server listening on a specific
+/// address and on one listening on the dual-stack Any address.
+#[test]
+fn bytes_sent_before_the_accept_are_read() {
+    for listen_on in [SpecialAddress::LocalHost, SpecialAddress::Any] {
+        let server = TcpServer::new();
+        server.listen(&special(listen_on), 0).expect("listen");
+        let mut client = StdStream::connect(("127.0.0.1", server.server_port())).unwrap();
+        client.write_all(b"early").unwrap();
+        let client_end = client.local_addr().unwrap();
+
+        run_until("the pending connection", || {
+            server.has_pending_connections()
+        });
+        let socket = server.next_pending_connection().unwrap();
+        assert_eq!(socket.peer_port(), client_end.port(), "{listen_on:?}");
+        assert!(
+            socket.peer_address().is_equal(
+                &HostAddress::from(client_end.ip()),
+                sigloop::net::ConversionMode::TOLERANT_CONVERSION
+            ),
+            "{listen_on:?}: peer {}",
+            socket.peer_address()
+        );
+        assert_eq!(socket.local_port(), server.server_port(), "{listen_on:?}");
+        assert!(
+            socket.local_address().is_loopback(),
+            "{listen_on:?}: local {}",
+            socket.local_address()
+        );
+
+        let finished = counter(socket.read_channel_finished());
+        run_until("the early bytes", || socket.bytes_available() == 5);
+        assert_eq!(socket.read_all().unwrap(), b"early", "{listen_on:?}");
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        run_until("the end of the stream", || finished.get() == 1);
+    }
+}
+
 /// §2.2 close(): deletes the pending connections (their clients see the
 /// remote close), stops listening, port 0, address null.
 #[test]

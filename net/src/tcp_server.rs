@@ -776,9 +776,9 @@ impl ServerCore {
                 }
             };
             match result {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     accepted += 1;
-                    self.incoming_connection(stream);
+                    self.incoming_connection(stream, peer);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return accepted,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -800,7 +800,7 @@ impl ServerCore {
 
     /// Qt's `incomingConnection` + `addPendingConnection`, then
     /// `newConnection`.
-    fn incoming_connection(&self, stream: TcpStream) {
+    fn incoming_connection(&self, stream: TcpStream, peer: SocketAddr) {
         let handler = self.incoming.borrow_mut().take();
         match handler {
             Some(mut handler) => {
@@ -810,7 +810,7 @@ impl ServerCore {
                     *slot = Some(handler);
                 }
             }
-            None => match TcpSocket::from_accepted(stream) {
+            None => match TcpSocket::from_accepted(stream, peer, self.accepted_local()) {
                 Ok(socket) => {
                     let key = self.children.borrow_mut().insert(socket.clone());
                     // Keys are below the number of open descriptors.
@@ -827,6 +827,16 @@ impl ServerCore {
 }
 
 impl ServerCore {
+    /// The local end of every connection this server accepts, when the
+    /// listening address says it: a server on a specific address accepts
+    /// on that address and port only. On a wildcard address it depends on
+    /// the connection (`None`: ask the socket).
+    fn accepted_local(&self) -> Option<SocketAddr> {
+        let d = self.d.borrow();
+        let ip = d.address.ip()?;
+        (!ip.is_unspecified()).then_some(SocketAddr::new(ip, d.port))
+    }
+
     /// A socket this server accepted was deleted: stop keeping it.
     pub(crate) fn child_deleted(&self, key: usize) {
         let child = self.children.borrow_mut().try_remove(key);

@@ -991,8 +991,6 @@ impl TcpSocket {
         self.core.delete_now();
     }
 
-    /// A socket for a connection a server accepted: `Connected`, open for
-    /// reading and writing, no signals emitted (Qt's `incomingConnection`).
     /// Makes `parent` keep this socket alive until it is deleted.
     pub(crate) fn set_parent(&self, parent: Weak<crate::tcp_server::ServerCore>, key: u32) {
         let mut d = self.core.d.borrow_mut();
@@ -1000,16 +998,26 @@ impl TcpSocket {
         d.parent_key = key;
     }
 
-    pub(crate) fn from_accepted(stream: TcpStream) -> io::Result<TcpSocket> {
+    /// A socket for a connection a server accepted: `Connected`, open for
+    /// reading and writing, no signals emitted (Qt's `incomingConnection`).
+    ///
+    /// `peer` is what `accept` returned; `local`, when the server knows it
+    /// (it listens on a specific address), spares asking the socket:
+    /// Qt's `fetchConnectionParameters` costs two system calls per
+    /// connection otherwise.
+    pub(crate) fn from_accepted(
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+        local: Option<std::net::SocketAddr>,
+    ) -> io::Result<TcpSocket> {
         let mut stream = Transport::Tcp(stream);
         let socket = TcpSocket::new();
         let registration = socket.core.register(&mut stream)?;
         {
             let mut d = socket.core.d.borrow_mut();
-            let (local, local_port) = addr_pair(stream.local_addr());
-            let (peer, peer_port) = addr_pair(stream.peer_addr());
+            let (local, local_port) = addr_pair(local.map_or_else(|| stream.local_addr(), Ok));
             d.set_local(&local, local_port);
-            d.set_peer(&peer, peer_port);
+            d.set_peer(&HostAddress::from(peer.ip()), peer.port());
             d.stream = Some(stream);
             d.registration = Some(registration);
             d.open_mode = OpenMode::READ_WRITE;
@@ -1017,9 +1025,9 @@ impl TcpSocket {
             d.read_side = ReadSide::Ready;
             d.state = SocketState::Connected;
         }
-        // Data may already wait in the kernel (the edge came before we
-        // registered): look once from the loop.
-        socket.core.schedule(crate::socket::engine::WORK_READ);
+        // Data that came before the registration needs no look of its
+        // own: registering a ready socket reports it at the next poll
+        // (epoll_ctl and kevent check readiness when a source is added).
         Ok(socket)
     }
 }
