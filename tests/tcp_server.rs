@@ -691,6 +691,58 @@ fn bytes_sent_before_the_accept_are_read() {
     }
 }
 
+/// A read that comes back short ends the read pass without the read that
+/// would only say `EAGAIN`: bytes and the end of the stream that arrive
+/// right after it must still be seen, whatever the timing. A peer thread
+/// writes bursts of varied sizes (some split in two writes, some followed
+/// at once by the end of the stream); every byte and every end must reach
+/// the accepted sockets.
+#[test]
+fn bytes_and_ends_right_after_a_short_read_are_seen() {
+    const CONNECTIONS: usize = 60;
+    let server = local_server();
+    let port = server.server_port();
+    let peer = std::thread::spawn(move || {
+        let mut expected = Vec::new();
+        for i in 0..CONNECTIONS {
+            let mut client = StdStream::connect(("127.0.0.1", port)).unwrap();
+            let size = 1 + (i * 977) % 9000;
+            let data: Vec<u8> = (0..size).map(|b| (b % 251) as u8).collect();
+            let (first, second) = data.split_at(size / 3);
+            client.write_all(first).unwrap();
+            client.write_all(second).unwrap();
+            client.shutdown(std::net::Shutdown::Write).unwrap();
+            expected.push(size);
+        }
+        expected
+    });
+    let received: Rc<RefCell<Vec<(usize, bool)>>> = Rc::default();
+    let r = received.clone();
+    let _accept = server
+        .new_connection()
+        .connect_to(&server, move |server, _| {
+            while let Some(socket) = server.next_pending_connection() {
+                let index = r.borrow().len();
+                r.borrow_mut().push((0, false));
+                let (r1, r2) = (r.clone(), r.clone());
+                let _ = socket.ready_read().connect_to(&socket, move |socket, _| {
+                    let n = socket.read_all().unwrap().len();
+                    r1.borrow_mut()[index].0 += n;
+                });
+                let _ = socket
+                    .read_channel_finished()
+                    .connect(move |_| r2.borrow_mut()[index].1 = true);
+            }
+        });
+    run_until("every connection's bytes and end", || {
+        let received = received.borrow();
+        received.len() == CONNECTIONS && received.iter().all(|(_, end)| *end)
+    });
+    let expected = peer.join().unwrap();
+    let sizes: Vec<usize> = received.borrow().iter().map(|(n, _)| *n).collect();
+    assert_eq!(sizes, expected);
+}
+
 /// §2.2 close(): deletes the pending connections (their clients see the
 /// remote close), stops listening, port 0, address null.
 #[test]

@@ -370,7 +370,9 @@ impl ByteQueue {
             }
         };
         self.len += n;
-        if reserved == want {
+        // An error (`WouldBlock` above all) says nothing of the sizes reads
+        // return: only a read that returned bytes or the end adapts.
+        if reserved == want && result.is_ok() {
             if n == want {
                 self.fill_size = (self.fill_size * 2).min(MAX_FILL);
             } else if n < want / 4 {
@@ -1145,6 +1147,19 @@ mod tests {
         let before = q.len();
         assert_eq!(q.fill_from(3, |_| Ok(99)).ok(), Some(3));
         assert_eq!(q.len(), before + 3);
+    }
+
+    #[test]
+    fn would_block_does_not_shrink_the_reservation() {
+        // A 4 KiB message fills the 4 KiB reservation; the read after it
+        // finds nothing. The next message must be offered more than 4 KiB,
+        // so that its read comes back short and proves the socket drained.
+        let mut q = ByteQueue::new();
+        let full = q.fill_from(usize::MAX, |b| Ok(b.len())).unwrap();
+        assert_eq!(full, 4096);
+        let again = q.fill_from(usize::MAX, |_| Err(io::ErrorKind::WouldBlock.into()));
+        assert!(again.is_err());
+        assert_eq!(q.fill_hint(), 8192);
     }
 
     #[test]

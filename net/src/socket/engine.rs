@@ -558,7 +558,11 @@ impl IoHandler for SocketCore {
                             d.read_side = ReadSide::Ready;
                         }
                     }
-                    self.read_now();
+                    if readiness.is_read_closed() || readiness.is_error() {
+                        self.read_now();
+                    } else {
+                        self.read_on_event();
+                    }
                 }
             }
             _ => {}
