@@ -1271,6 +1271,33 @@ fn connect_disconnect_connect_disconnect() {
 
 // ----- the rest of the contract ------------------------------------------
 
+/// Flushes of several sockets run as one batch from the loop. A slot that
+/// panics in one socket's `bytes_written` must not strand the others: their
+/// data is still written and their `bytes_written` still emitted once the
+/// application catches the panic and runs the loop again.
+#[test]
+fn a_panicking_bytes_written_slot_does_not_strand_other_sockets() {
+    let (first, _first_peer) = std_pair();
+    let (second, mut second_peer) = std_pair();
+    let _boom = first.bytes_written().connect(|_| panic!("slot failed"));
+    let written = Rc::new(Cell::new(0u64));
+    let w = written.clone();
+    let _count = second.bytes_written().connect(move |n| w.set(w.get() + n));
+    // Take the connections' first writable edges now, so that only the
+    // scheduled flush can write the second socket's bytes.
+    settle(Duration::from_millis(20));
+    assert_eq!(first.write(b"one"), Ok(3));
+    assert_eq!(second.write(b"two"), Ok(3));
+    let outcome = std::panic::catch_unwind(|| {
+        EventDispatcher::process_events(ProcessEventsFlags::ALL_EVENTS)
+    });
+    assert!(outcome.is_err(), "the first socket's slot panicked");
+    run_until("the second socket's bytes_written", || written.get() == 3);
+    let mut got = [0u8; 3];
+    second_peer.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"two");
+}
+
 /// §1.9: the QIODevice API on a connected socket.
 #[test]
 fn io_device_api_on_a_connected_socket() {

@@ -388,6 +388,51 @@ pub(crate) const WORK_FLUSH: u8 = 2;
 /// UDP: look for a pending datagram after a read re-armed the gate.
 pub(crate) const WORK_DATAGRAM: u8 = 4;
 
+thread_local! {
+    /// The sockets of this thread with scheduled work, in scheduling order.
+    static SCHEDULED: RefCell<Vec<Weak<SocketCore>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs the batch of sockets with scheduled work. Work scheduled while it
+/// runs starts the next batch (posted behind this one). If a slot panics,
+/// the sockets not reached yet go back to the front of the batch, so none
+/// is left with work marked but never run. The vector is given back for
+/// the next batch, so batches allocate nothing once warm.
+fn run_scheduled_batch() {
+    struct Batch {
+        sockets: Vec<Weak<SocketCore>>,
+        next: usize,
+    }
+    impl Drop for Batch {
+        fn drop(&mut self) {
+            let mut sockets = std::mem::take(&mut self.sockets);
+            let rest = sockets.split_off(self.next.min(sockets.len()));
+            sockets.clear();
+            let post = SCHEDULED.with(|batch| {
+                let mut batch = batch.borrow_mut();
+                let was_empty = batch.is_empty();
+                if !rest.is_empty() {
+                    batch.splice(0..0, rest);
+                } else if was_empty && batch.capacity() < sockets.capacity() {
+                    *batch = sockets;
+                }
+                was_empty && !batch.is_empty()
+            });
+            if post {
+                EventDispatcher::post(run_scheduled_batch);
+            }
+        }
+    }
+    let sockets = SCHEDULED.with(|batch| std::mem::take(&mut *batch.borrow_mut()));
+    let mut batch = Batch { sockets, next: 0 };
+    while let Some(socket) = batch.sockets.get(batch.next).map(Weak::upgrade) {
+        batch.next += 1;
+        if let Some(socket) = socket {
+            socket.run_scheduled();
+        }
+    }
+}
+
 /// One socket: its data, its signals and its deletion state.
 pub(crate) struct SocketCore {
     pub(crate) this: Weak<SocketCore>,
@@ -482,16 +527,22 @@ impl SocketCore {
     /// flushed this way so that `bytes_written` is never emitted from
     /// inside `write` (Qt's rule), and a read that used up its fairness
     /// budget continues this way.
+    ///
+    /// Sockets with work wait in this thread's batch, which one posted
+    /// call runs: a flush per message then costs no allocation (a posted
+    /// closure each was one box per flush).
     pub(crate) fn schedule(&self, work: u8) {
         let before = self.work.get();
         self.work.set(before | work);
         if before == 0 {
-            let this = self.this.clone();
-            EventDispatcher::post(move || {
-                if let Some(socket) = this.upgrade() {
-                    socket.run_scheduled();
-                }
+            let first = SCHEDULED.with(|batch| {
+                let mut batch = batch.borrow_mut();
+                batch.push(self.this.clone());
+                batch.len() == 1
             });
+            if first {
+                EventDispatcher::post(run_scheduled_batch);
+            }
         }
     }
 
