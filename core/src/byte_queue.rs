@@ -328,8 +328,10 @@ impl ByteQueue {
     /// `Ok(n)` is what `f` returned (clamped to the slice's length). When
     /// the tail chunk's spare capacity holds at least half of that, the
     /// slice is that capacity, zeroed, and the read lands in place. Else a
-    /// slice over 16 KiB is a new chunk, zeroed, freed again if `f` puts
-    /// nothing in it. Else it is this thread's scratch buffer (which may
+    /// slice over 16 KiB is a 64 KiB chunk from this thread's pool (or a
+    /// new one), zeroed only where it never held bytes, and given back to
+    /// the pool if `f` puts nothing in it. Else it is this thread's scratch
+    /// buffer (which may
     /// hold bytes of earlier reads, never bytes of this queue) and only
     /// the `n` bytes read are copied: into the tail if they fit, else into
     /// a new chunk of `max(n, 1 KiB)`. So a small read into an empty queue
