@@ -37,7 +37,13 @@ const POOL_MAX: usize = 4;
 /// so a read into it is neither zeroed nor faulted in.
 fn take_chunk(len: usize) -> Vec<u8> {
     let len = len.min(POOL_CHUNK);
-    let pooled = POOL.with(|pool| pool.try_borrow_mut().ok()?.pop());
+    // `try_with`: a queue may be used while the thread's locals are being
+    // destroyed (a socket aborted by another local's destructor); the
+    // pool is then simply not there.
+    let pooled = POOL
+        .try_with(|pool| pool.try_borrow_mut().ok()?.pop())
+        .ok()
+        .flatten();
     let mut chunk = pooled.unwrap_or_else(|| Vec::with_capacity(POOL_CHUNK));
     // Bytes up to the chunk's old length are initialized already: only the
     // rest is zeroed.
@@ -49,7 +55,7 @@ fn take_chunk(len: usize) -> Vec<u8> {
 /// chunk and the pool has room; else frees it.
 fn recycle(chunk: Vec<u8>) {
     if chunk.capacity() == POOL_CHUNK {
-        POOL.with(|pool| {
+        let _ = POOL.try_with(|pool| {
             if let Ok(mut pool) = pool.try_borrow_mut() {
                 if pool.len() < POOL_MAX {
                     pool.push(chunk);
@@ -395,7 +401,7 @@ impl ByteQueue {
         } else {
             let mut f = Some(f);
             let chunks = &mut self.chunks;
-            let filled = SCRATCH.with(|scratch| {
+            let filled = SCRATCH.try_with(|scratch| {
                 let mut scratch = scratch.try_borrow_mut().ok()?;
                 let f = f.take()?;
                 if scratch.len() < want {
@@ -419,9 +425,10 @@ impl ByteQueue {
                 }
                 Some((result, n, want))
             });
-            match (filled, f) {
+            match (filled.ok().flatten(), f) {
                 // `f` itself fills a queue on this thread (the scratch buffer
-                // is taken): a chunk of its own, as without one.
+                // is taken), or the thread's locals are being destroyed: a
+                // chunk of its own, as without one.
                 (None, Some(f)) => {
                     self.chunks.push_back(Vec::with_capacity(want));
                     self.fill_tail(want, f)
@@ -1251,6 +1258,34 @@ mod tests {
             q.append(&[3; 6 * MAX_FILL]);
             q.skip(usize::MAX);
             assert_eq!(POOL.with(|p| p.borrow().len()), POOL_MAX, "bounded");
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn queues_work_while_thread_locals_are_destroyed() {
+        struct ClearOnDrop(RefCell<ByteQueue>);
+        impl Drop for ClearOnDrop {
+            fn drop(&mut self) {
+                let mut q = self.0.borrow_mut();
+                q.clear();
+                q.append(&[1; 3 * MAX_FILL]);
+                assert_eq!(q.skip(usize::MAX), 3 * MAX_FILL);
+                // A small read (the scratch buffer's path) too.
+                assert_eq!(q.fill_from(10, |b| Ok(b.len())).ok(), Some(10));
+            }
+        }
+        thread_local! {
+            static HOLDER: ClearOnDrop = const { ClearOnDrop(RefCell::new(ByteQueue::new())) };
+        }
+        std::thread::spawn(|| {
+            // Registered first, so destroyed after the pool.
+            HOLDER.with(|h| h.0.borrow_mut().append(&[0; 2 * MAX_FILL]));
+            let mut q = ByteQueue::new();
+            q.append(&[0; MAX_FILL + 1]);
+            q.clear();
+            assert_eq!(q.fill_from(10, |b| Ok(b.len())).ok(), Some(10));
         })
         .join()
         .unwrap();
