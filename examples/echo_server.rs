@@ -112,7 +112,10 @@ fn main() -> ExitCode {
             let _ = socket.ready_read().connect_to(&socket, |socket, _| {
                 if let Ok(data) = socket.read_all() {
                     if !data.is_empty() {
-                        let _ = socket.write(&data);
+                        // Qt's `write(readAll())` shares the QByteArray;
+                        // `write_vec` hands the vector over the same way,
+                        // so the echo copies nothing in user space.
+                        let _ = socket.write_vec(data);
                     }
                 }
             });

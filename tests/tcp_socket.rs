@@ -893,6 +893,46 @@ fn sudden_remote_disconnect_child() {
     }
 }
 
+/// `write_vec` (Qt's `write(QByteArray)`) queues like `write`: small and
+/// large vectors, mixed with slices, arrive whole and in order, and
+/// `bytes_to_write` counts them.
+#[test]
+fn write_vec_mixes_with_write_in_order() {
+    let server = local_server();
+    let active = TcpSocket::new();
+    active.connect_to_host("127.0.0.1", server.server_port());
+    assert!(active.wait_for_connected(Some(Duration::from_secs(5))));
+    assert_eq!(
+        server.wait_for_new_connection(Some(Duration::from_secs(5))),
+        (true, false)
+    );
+    let passive = server.next_pending_connection().unwrap();
+
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let mut expect = Vec::new();
+    assert_eq!(passive.write_vec(b"tiny".to_vec()), Ok(4));
+    expect.extend_from_slice(b"tiny");
+    assert_eq!(passive.write(b"slice"), Ok(5));
+    expect.extend_from_slice(b"slice");
+    assert_eq!(passive.write_vec(big.clone()), Ok(big.len()));
+    expect.extend_from_slice(&big);
+    assert_eq!(passive.write_vec(Vec::new()), Ok(0));
+    assert_eq!(passive.write_vec(vec![7; 600]), Ok(600));
+    expect.extend_from_slice(&[7; 600]);
+    assert_eq!(passive.bytes_to_write(), expect.len());
+
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let sink = got.clone();
+    let _c = active.ready_read().connect_to(&active, move |s, _| {
+        sink.borrow_mut().extend(s.read_all().unwrap());
+    });
+    run_until("everything to arrive", || {
+        got.borrow().len() >= expect.len()
+    });
+    assert!(*got.borrow() == expect, "bytes differ");
+    assert_eq!(passive.bytes_to_write(), 0);
+}
+
 /// Qt: `increaseReadBufferSize`: with a limit the socket stops reading
 /// from the OS at the limit; raising the limit (or removing it) resumes.
 /// Qt waits for one readyRead per step; we run until the expected amount

@@ -61,7 +61,12 @@ fn sixty_four_mib_to_a_slow_reader_with_a_bounded_buffer() {
                     let end = (start + CHUNK).min(TOTAL);
                     let data: Vec<u8> = (start..end).map(pattern).collect();
                     hasher.borrow_mut().write(&data);
-                    socket.write(&data).unwrap();
+                    // Both ways in: copied, and handed over (`write_vec`).
+                    if (start / CHUNK) % 2 == 0 {
+                        socket.write(&data).unwrap();
+                    } else {
+                        socket.write_vec(data).unwrap();
+                    }
                     offset.set(end);
                 }
                 if offset.get() == TOTAL && socket.bytes_to_write() == 0 {

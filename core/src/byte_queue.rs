@@ -12,6 +12,57 @@ thread_local! {
     /// `SCRATCH_MAX` bytes), so such a read costs no chunk-sized allocation
     /// and no zeroing, only a copy of the bytes it got.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+
+    /// Freed 64 KiB chunks kept for the next large read or append on this
+    /// thread (at most `POOL_MAX`; see [`take_chunk`]).
+    static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Capacity of the chunks the per-thread pool keeps: the largest read
+/// reservation.
+const POOL_CHUNK: usize = MAX_FILL;
+/// Most chunks the per-thread pool keeps (256 KiB, the sockets' read
+/// budget per readiness).
+const POOL_MAX: usize = 4;
+
+/// A chunk of capacity `POOL_CHUNK` whose first `len` bytes are
+/// initialized: a pooled one when there is one, else a new one.
+///
+/// Why a pool: a bulk transfer frees a 64 KiB chunk and allocates the next
+/// one on every pass. Blocks that size sit near the top of the allocator's
+/// heap, so freeing them lets glibc give the top back to the OS (`brk`)
+/// and the next allocation page-faults it in again, and every fresh chunk
+/// was zeroed: in the echo benchmark that cost more CPU than the kernel's
+/// own copies. A pooled chunk keeps its pages and its initialized length,
+/// so a read into it is neither zeroed nor faulted in.
+fn take_chunk(len: usize) -> Vec<u8> {
+    let len = len.min(POOL_CHUNK);
+    // `try_with`: a queue may be used while the thread's locals are being
+    // destroyed (a socket aborted by another local's destructor); the
+    // pool is then simply not there.
+    let pooled = POOL
+        .try_with(|pool| pool.try_borrow_mut().ok()?.pop())
+        .ok()
+        .flatten();
+    let mut chunk = pooled.unwrap_or_else(|| Vec::with_capacity(POOL_CHUNK));
+    // Bytes up to the chunk's old length are initialized already: only the
+    // rest is zeroed.
+    chunk.resize(len, 0);
+    chunk
+}
+
+/// Gives a chunk that left its queue back to the pool if it is a pool
+/// chunk and the pool has room; else frees it.
+fn recycle(chunk: Vec<u8>) {
+    if chunk.capacity() == POOL_CHUNK {
+        let _ = POOL.try_with(|pool| {
+            if let Ok(mut pool) = pool.try_borrow_mut() {
+                if pool.len() < POOL_MAX {
+                    pool.push(chunk);
+                }
+            }
+        });
+    }
 }
 
 /// Smallest chunk made by [`ByteQueue::append`]; small writes coalesce
@@ -42,10 +93,13 @@ const UNGET_CHUNK: usize = 16;
 /// - **Memory follows the data.** An empty queue holds no heap memory at
 ///   all, so idle sockets cost nothing; chunks are allocated as bytes
 ///   arrive and freed as soon as they are consumed, and everything is freed
-///   the moment the queue becomes empty (no spare chunk is kept: an
-///   allocator's thread cache makes the next chunk cheap, and an idle
-///   connection then holds zero bytes). [`heap_bytes`](Self::heap_bytes)
-///   reports what is held.
+///   the moment the queue becomes empty (no spare chunk is kept per queue,
+///   so an idle connection holds zero bytes). [`heap_bytes`](Self::heap_bytes)
+///   reports what is held. The one exception is per thread, not per
+///   queue: up to four freed 64 KiB chunks (256 KiB) wait in a thread-local
+///   pool for the next large read or append on that thread, because
+///   freeing and re-allocating blocks that size made glibc return heap
+///   pages to the OS and fault them in again on every pass.
 /// - **No whole-buffer copies.** Appends go to the tail (filling its spare
 ///   capacity first, then a new chunk), reads take from the front, and
 ///   every operation costs O(bytes touched) plus O(1) per chunk crossed.
@@ -198,6 +252,15 @@ impl ByteQueue {
             tail.extend_from_slice(&rest[..n]);
             rest = &rest[n..];
         }
+        // Large appends go into pool chunks (no allocation, no page faults
+        // in a steady stream); the remainder follows the growth rule.
+        while rest.len() > MAX_APPEND_CHUNK {
+            let mut chunk = take_chunk(0);
+            let n = rest.len().min(POOL_CHUNK);
+            chunk.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            self.chunks.push_back(chunk);
+        }
         if !rest.is_empty() {
             let grown = self
                 .chunks
@@ -271,8 +334,10 @@ impl ByteQueue {
     /// `Ok(n)` is what `f` returned (clamped to the slice's length). When
     /// the tail chunk's spare capacity holds at least half of that, the
     /// slice is that capacity, zeroed, and the read lands in place. Else a
-    /// slice over 16 KiB is a new chunk, zeroed, freed again if `f` puts
-    /// nothing in it. Else it is this thread's scratch buffer (which may
+    /// slice over 16 KiB is a 64 KiB chunk from this thread's pool (or a
+    /// new one), zeroed only where it never held bytes, and given back to
+    /// the pool if `f` puts nothing in it. Else it is this thread's scratch
+    /// buffer (which may
     /// hold bytes of earlier reads, never bytes of this queue) and only
     /// the `n` bytes read are copied: into the tail if they fit, else into
     /// a new chunk of `max(n, 1 KiB)`. So a small read into an empty queue
@@ -320,7 +385,7 @@ impl ByteQueue {
         } else if want > SCRATCH_MAX {
             // Large reads (the reservation grew because reads fill it):
             // straight into a new chunk, no copy.
-            let mut chunk = vec![0; want];
+            let mut chunk = take_chunk(want);
             let result = f(&mut chunk);
             let n = match &result {
                 Ok(n) => (*n).min(want),
@@ -329,12 +394,14 @@ impl ByteQueue {
             if n > 0 {
                 chunk.truncate(n);
                 self.chunks.push_back(chunk);
+            } else {
+                recycle(chunk);
             }
             (result, n, want)
         } else {
             let mut f = Some(f);
             let chunks = &mut self.chunks;
-            let filled = SCRATCH.with(|scratch| {
+            let filled = SCRATCH.try_with(|scratch| {
                 let mut scratch = scratch.try_borrow_mut().ok()?;
                 let f = f.take()?;
                 if scratch.len() < want {
@@ -358,9 +425,10 @@ impl ByteQueue {
                 }
                 Some((result, n, want))
             });
-            match (filled, f) {
+            match (filled.ok().flatten(), f) {
                 // `f` itself fills a queue on this thread (the scratch buffer
-                // is taken): a chunk of its own, as without one.
+                // is taken), or the thread's locals are being destroyed: a
+                // chunk of its own, as without one.
                 (None, Some(f)) => {
                     self.chunks.push_back(Vec::with_capacity(want));
                     self.fill_tail(want, f)
@@ -615,7 +683,9 @@ impl ByteQueue {
     /// assert_eq!(q.heap_bytes(), 0);
     /// ```
     pub fn clear(&mut self) {
-        self.chunks = VecDeque::new();
+        for chunk in std::mem::take(&mut self.chunks) {
+            recycle(chunk);
+        }
         self.head = 0;
         self.len = 0;
         if let Some(txn) = &mut self.txn {
@@ -715,7 +785,9 @@ impl ByteQueue {
             return;
         };
         let idx = txn.idx.min(self.chunks.len());
-        self.chunks.drain(..idx);
+        for chunk in self.chunks.drain(..idx) {
+            recycle(chunk);
+        }
         self.head = if idx == txn.idx { txn.off } else { 0 };
         if self.chunks.front().is_some_and(|c| self.head >= c.len()) {
             self.chunks.pop_front();
@@ -815,7 +887,9 @@ impl ByteQueue {
             self.len -= take;
             left -= take;
             if take == avail.len() {
-                self.chunks.pop_front();
+                if let Some(chunk) = self.chunks.pop_front() {
+                    recycle(chunk);
+                }
                 self.head = 0;
             } else {
                 self.head += take;
@@ -1160,6 +1234,76 @@ mod tests {
         let again = q.fill_from(usize::MAX, |_| Err(io::ErrorKind::WouldBlock.into()));
         assert!(again.is_err());
         assert_eq!(q.fill_hint(), 8192);
+    }
+
+    #[test]
+    fn large_chunks_are_pooled_per_thread() {
+        // Run on a thread of its own: the pool is per thread.
+        std::thread::spawn(|| {
+            let mut q = ByteQueue::new();
+            q.set_fill_hint(MAX_FILL);
+            let n = q.fill_from(usize::MAX, |b| {
+                assert_eq!(b.len(), MAX_FILL);
+                b.fill(1);
+                Ok(b.len())
+            });
+            assert_eq!(n.ok(), Some(MAX_FILL));
+            let ptr = q.front_chunk().as_ptr();
+            assert_eq!(q.skip(usize::MAX), MAX_FILL);
+            assert_eq!(q.heap_bytes(), 0, "the queue keeps nothing");
+            // The next large read lands in the same memory, which still
+            // holds the old bytes (nothing was zeroed)...
+            let n = q.fill_from(usize::MAX, |b| {
+                assert_eq!(b.as_ptr(), ptr);
+                assert!(b.iter().all(|&x| x == 1));
+                b[..10].fill(2);
+                Ok(10)
+            });
+            assert_eq!(n.ok(), Some(10));
+            // ...but only the bytes read are queued.
+            assert_eq!(q.read_vec(usize::MAX), vec![2; 10]);
+            // A large append uses pool chunks too, and a drained queue
+            // frees them to the pool.
+            q.append(&[3; 3 * MAX_FILL + 5]);
+            assert_eq!(q.front_chunk().len(), MAX_FILL);
+            q.clear();
+            // (The read chunk went to the caller with `read_vec`; the
+            // 5-byte tail is a small chunk of its own.)
+            assert_eq!(POOL.with(|p| p.borrow().len()), 3);
+            q.append(&[3; 6 * MAX_FILL]);
+            q.skip(usize::MAX);
+            assert_eq!(POOL.with(|p| p.borrow().len()), POOL_MAX, "bounded");
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn queues_work_while_thread_locals_are_destroyed() {
+        struct ClearOnDrop(RefCell<ByteQueue>);
+        impl Drop for ClearOnDrop {
+            fn drop(&mut self) {
+                let mut q = self.0.borrow_mut();
+                q.clear();
+                q.append(&[1; 3 * MAX_FILL]);
+                assert_eq!(q.skip(usize::MAX), 3 * MAX_FILL);
+                // A small read (the scratch buffer's path) too.
+                assert_eq!(q.fill_from(10, |b| Ok(b.len())).ok(), Some(10));
+            }
+        }
+        thread_local! {
+            static HOLDER: ClearOnDrop = const { ClearOnDrop(RefCell::new(ByteQueue::new())) };
+        }
+        std::thread::spawn(|| {
+            // Registered first, so destroyed after the pool.
+            HOLDER.with(|h| h.0.borrow_mut().append(&[0; 2 * MAX_FILL]));
+            let mut q = ByteQueue::new();
+            q.append(&[0; MAX_FILL + 1]);
+            q.clear();
+            assert_eq!(q.fill_from(10, |b| Ok(b.len())).ok(), Some(10));
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

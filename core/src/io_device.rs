@@ -439,6 +439,33 @@ pub trait IoDevice {
     /// ```
     fn write(&self, data: &[u8]) -> Result<usize, DeviceError>;
 
+    /// Writes `data` as [`write`](Self::write) does, but takes the vector:
+    /// a buffered device may keep it as it is instead of copying it. The
+    /// default implementation calls `write(&data)`; a socket queues a
+    /// vector of 512 bytes or more without copying, so forwarding what
+    /// [`read_all`](Self::read_all) returned (Qt's
+    /// `socket->write(socket->readAll())`, where `QByteArray` is shared,
+    /// not copied) copies nothing in user space.
+    /// Qt: `QIODevice::write(const QByteArray &)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](Self::write).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_core::{Buffer, IoDevice, OpenMode};
+    /// let buf = Buffer::new();
+    /// buf.open(OpenMode::WRITE_ONLY)?;
+    /// assert_eq!(buf.write_vec(b"hi".to_vec())?, 2);
+    /// assert_eq!(buf.data(), b"hi");
+    /// # Ok::<(), sigloop_core::DeviceError>(())
+    /// ```
+    fn write_vec(&self, data: Vec<u8>) -> Result<usize, DeviceError> {
+        self.write(&data)
+    }
+
     /// Bytes that can be read now without blocking; 0 if the device is not
     /// open for reading. Qt: `QIODevice::bytesAvailable()`.
     ///

@@ -1168,6 +1168,12 @@ impl sigloop_core::IoDevice for TcpSocket {
         self.core.write(data)
     }
 
+    /// As the trait's `write_vec`, but a vector of 512 bytes or more joins
+    /// the write buffer as it is, without a copy.
+    fn write_vec(&self, data: Vec<u8>) -> Result<usize, DeviceError> {
+        self.core.write_vec(data)
+    }
+
     fn bytes_available(&self) -> usize {
         self.core.d.borrow().read_buf.len()
     }

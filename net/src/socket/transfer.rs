@@ -234,6 +234,19 @@ impl SocketCore {
 
     /// Qt: `QAbstractSocket::writeData`: append, flush from the loop.
     pub(crate) fn write(&self, data: &[u8]) -> Result<usize, sigloop_core::DeviceError> {
+        self.write_bytes(std::borrow::Cow::Borrowed(data))
+    }
+
+    /// As [`write`](Self::write), but the write buffer adopts the vector
+    /// (when it is not tiny) instead of copying it.
+    pub(crate) fn write_vec(&self, data: Vec<u8>) -> Result<usize, sigloop_core::DeviceError> {
+        self.write_bytes(std::borrow::Cow::Owned(data))
+    }
+
+    fn write_bytes(
+        &self,
+        data: std::borrow::Cow<'_, [u8]>,
+    ) -> Result<usize, sigloop_core::DeviceError> {
         use sigloop_core::DeviceError;
         let (state, mode) = {
             let d = self.d.borrow();
@@ -254,18 +267,24 @@ impl SocketCore {
         if data.is_empty() {
             return Ok(0);
         }
+        let len = data.len();
         let direct = if mode.contains(OpenMode::UNBUFFERED) && state == SocketState::Connected {
-            self.write_direct(data)?
+            self.write_direct(&data)?
         } else {
             0
         };
-        if direct < data.len() {
-            self.d.borrow_mut().write_buf.append(&data[direct..]);
+        if direct < len {
+            match data {
+                std::borrow::Cow::Owned(vec) if direct == 0 => {
+                    self.d.borrow_mut().write_buf.append_vec(vec);
+                }
+                data => self.d.borrow_mut().write_buf.append(&data[direct..]),
+            }
             if matches!(state, SocketState::Connected | SocketState::Closing) {
                 self.schedule(WORK_FLUSH);
             }
         }
-        Ok(data.len())
+        Ok(len)
     }
 
     /// Unbuffered mode: one direct OS write when nothing is queued.
