@@ -1311,6 +1311,33 @@ fn connect_disconnect_connect_disconnect() {
 
 // ----- the rest of the contract ------------------------------------------
 
+/// Urgent (out-of-band) data makes a read stop short at its mark with
+/// bytes still queued behind it. A read pass that stops at a short read
+/// must not take that for "drained": the bytes after the mark arrive too.
+#[test]
+fn bytes_behind_an_urgent_mark_are_read() {
+    let (socket, mut peer) = std_pair();
+    // Let the loop finish the connection's own reads first: the bytes
+    // must arrive through a readiness event.
+    settle(Duration::from_millis(20));
+    peer.write_all(b"abc").unwrap();
+    socket2::SockRef::from(&peer)
+        .send_out_of_band(b"X")
+        .unwrap();
+    peer.write_all(b"def").unwrap();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    let _read = socket.ready_read().connect_to(&socket, move |socket, _| {
+        g.borrow_mut().extend(socket.read_all().unwrap())
+    });
+    run_until("the bytes on both sides of the mark", || {
+        got.borrow().len() >= 6
+    });
+    // Qt does not read urgent data inline: the urgent byte is not part of
+    // the stream.
+    assert_eq!(*got.borrow(), b"abcdef");
+}
+
 /// Flushes of several sockets run as one batch from the loop. A slot that
 /// panics in one socket's `bytes_written` must not strand the others: their
 /// data is still written and their `bytes_written` still emitted once the

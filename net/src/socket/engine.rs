@@ -516,9 +516,11 @@ impl SocketCore {
         // A datagram socket never waits to write (Qt has no write notifier
         // for unbuffered UDP): readability only, which also spares an
         // event per datagram sent.
+        // Priority (urgent data) only so that an event says when a read may
+        // stop short at the urgent mark (see `ShortRead` in transfer.rs).
         let interest = match self.kind {
             SocketType::Udp => mio::Interest::READABLE,
-            _ => mio::Interest::READABLE | mio::Interest::WRITABLE,
+            _ => mio::Interest::READABLE | mio::Interest::WRITABLE | mio::Interest::PRIORITY,
         };
         IoRegistration::register(stream, interest, handler)
     }
@@ -596,8 +598,10 @@ impl IoHandler for SocketCore {
             SocketState::Connected | SocketState::Closing => {
                 let write_side =
                     readiness.is_writable() || readiness.is_write_closed() || readiness.is_error();
-                let read_side =
-                    readiness.is_readable() || readiness.is_read_closed() || readiness.is_error();
+                let read_side = readiness.is_readable()
+                    || readiness.is_read_closed()
+                    || readiness.is_error()
+                    || readiness.is_priority();
                 if write_side {
                     self.d.borrow_mut().writable = true;
                     self.flush_now();
@@ -609,7 +613,8 @@ impl IoHandler for SocketCore {
                             d.read_side = ReadSide::Ready;
                         }
                     }
-                    if readiness.is_read_closed() || readiness.is_error() {
+                    if readiness.is_read_closed() || readiness.is_error() || readiness.is_priority()
+                    {
                         self.read_now();
                     } else {
                         self.read_on_event();

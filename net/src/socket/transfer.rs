@@ -35,11 +35,12 @@ enum ReadEnd {
 /// lower number of bytes, you can be sure of having exhausted the read I/O
 /// space"). Over edge-triggered readiness it is then safe to stop without
 /// the read that would only return `EAGAIN`: bytes or an end of stream that
-/// arrive later raise a new edge. One case needs that extra read: an event
+/// arrive later raise a new edge. Two cases need that extra read: an event
 /// that already reported the read side closed (the FIN came before the
-/// poll returned, so no later edge announces it). Reads not driven by an
-/// event (scheduled work, waits) also read on, as they know nothing of the
-/// edge. The echo benchmark's ping-pong makes one system call fewer per
+/// poll returned, so no later edge announces it), and one that reported
+/// urgent data (`EPOLLPRI`): a read stops short at the urgent mark with
+/// bytes still queued behind it. Reads not driven by an event (scheduled
+/// work, waits) also read on, as they know nothing of the edge. The echo benchmark's ping-pong makes one system call fewer per
 /// message this way.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ShortRead {
