@@ -10,7 +10,8 @@
 # server's CPU time from /proc/<pid>/task/*/schedstat around the measured
 # window and its memory from /proc/<pid>/status (see peers/src/bin/loadgen.rs).
 # Each server is measured ROUNDS times, the rounds interleaved so that
-# background load hits every server alike; the report takes medians.
+# background load hits every server alike, each round starting with the
+# next server so that none always runs first; the report takes medians.
 #
 # Writes benches/echo/results.md (tables) and benches/echo/results.svg
 # (CPU per operation as a ratio to raw mio). Raw lines go to
@@ -148,8 +149,16 @@ stop_server() {
 mkdir -p "${OUT_DIR}"
 : >"${RAW}"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+read -r -a server_list <<<"${SERVERS}"
 for ((round = 1; round <= ROUNDS; round++)); do
-    for name in ${SERVERS}; do
+    # Each round starts with the next server: a server that always ran
+    # first would always inherit the kernel's cleanup of the previous
+    # round (thousands of TIME_WAIT sockets from the churn scenario).
+    order=()
+    for ((i = 0; i < ${#server_list[@]}; i++)); do
+        order+=("${server_list[(i + round - 1) % ${#server_list[@]}]}")
+    done
+    for name in "${order[@]}"; do
         only="pp1_64,pp1_4k,pp100_64,pp100_4k,bulk64k,churn"
         # Memory once per server, on its first (fresh) start.
         [[ ${round} -eq 1 ]] && only="rss,${only}"
