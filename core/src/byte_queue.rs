@@ -70,8 +70,8 @@ fn recycle(chunk: Vec<u8>) {
 const MIN_APPEND_CHUNK: usize = 512;
 /// Chunks made by [`ByteQueue::append`] double in size up to this.
 const MAX_APPEND_CHUNK: usize = 16 * 1024;
-/// [`ByteQueue::append_vec`] copies vectors shorter than this instead of
-/// keeping them as chunks of their own.
+/// [`ByteQueue::append_vec`] copies vectors shorter than this into a queue
+/// that holds data instead of keeping them as chunks of their own.
 const ADOPT_MIN: usize = MIN_APPEND_CHUNK;
 /// Smallest and largest reservation of [`ByteQueue::fill_from`].
 const MIN_FILL: usize = 4 * 1024;
@@ -274,10 +274,11 @@ impl ByteQueue {
         }
     }
 
-    /// Appends `data`, taking ownership: a vector of 512 bytes or more
-    /// becomes a chunk as it is, without copying; a shorter one is copied
-    /// into the tail like [`append`](Self::append), so many small vectors
-    /// don't make many small chunks.
+    /// Appends `data`, taking ownership: a vector of 512 bytes or more, or
+    /// any vector given to an empty queue, becomes a chunk as it is,
+    /// without copying; a shorter one is copied into the tail like
+    /// [`append`](Self::append), so many small vectors don't make many
+    /// small chunks.
     ///
     /// # Examples
     ///
@@ -288,7 +289,10 @@ impl ByteQueue {
     /// assert_eq!(q.front_chunk().len(), 4096);
     /// ```
     pub fn append_vec(&mut self, data: Vec<u8>) {
-        if data.len() < ADOPT_MIN {
+        if data.is_empty() {
+            return;
+        }
+        if data.len() < ADOPT_MIN && !self.chunks.is_empty() {
             self.append(&data);
         } else {
             self.len += data.len();

@@ -188,22 +188,36 @@ impl Inner {
     /// runs now, or at this level when `forced`.
     pub(crate) fn run_deletes(&self, forced: bool) -> bool {
         let current = self.loop_level.get() + self.scope_level.get();
-        let due: Vec<LocalCall> = {
-            let mut deferred = self.deferred.borrow_mut();
-            let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut *deferred)
-                .into_iter()
-                .partition(|(level, _)| {
-                    *level > current
-                        || (*level == 0 && current > 0)
-                        || (forced && *level == current)
-                });
-            // Anything deferred meanwhile (none: no user code ran) goes after.
-            *deferred = keep;
-            due.into_iter().map(|(_, call)| call).collect()
+        let is_due = |level: u32| {
+            level > current || (level == 0 && current > 0) || (forced && level == current)
         };
+        let mut due: Vec<(u32, LocalCall)> = {
+            let mut deferred = self.deferred.borrow_mut();
+            if deferred.iter().all(|(level, _)| is_due(*level)) {
+                // The usual case: every delete is due; the list itself is
+                // taken, no vector is built.
+                std::mem::take(&mut *deferred)
+            } else {
+                let mut due = Vec::new();
+                for entry in std::mem::take(&mut *deferred) {
+                    if is_due(entry.0) {
+                        due.push(entry);
+                    } else {
+                        deferred.push(entry);
+                    }
+                }
+                due
+            }
+        };
+        // Deletes deferred by these calls wait for a later pass.
         let ran = !due.is_empty();
-        for call in due {
+        for (_, call) in due.drain(..) {
             self.in_scope(call);
+        }
+        // The emptied vector takes the next deletes (no allocation each).
+        let mut deferred = self.deferred.borrow_mut();
+        if deferred.is_empty() {
+            *deferred = due;
         }
         ran
     }
@@ -262,12 +276,18 @@ impl Inner {
     }
 
     fn dispatch_io(&self) -> bool {
-        let ready = std::mem::take(&mut *self.pending_io.borrow_mut());
+        let mut ready = std::mem::take(&mut *self.pending_io.borrow_mut());
         let ran = !ready.is_empty();
-        for (token, readiness) in ready {
+        for (token, readiness) in ready.drain(..) {
             if let Some(handler) = self.io_handler(token) {
                 self.in_scope(|| handler.ready(readiness));
             }
+        }
+        // The emptied vector serves the next poll (no allocation per pass),
+        // unless a nested loop in a handler queued readiness meanwhile.
+        let mut pending = self.pending_io.borrow_mut();
+        if pending.is_empty() {
+            *pending = ready;
         }
         ran
     }

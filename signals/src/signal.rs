@@ -348,7 +348,13 @@ impl<T: 'static> Signal<T> {
     /// assert!(signal.signals_blocked());
     /// ```
     pub fn block_signals(&self, block: bool) -> bool {
-        self.list().blocked.replace(block)
+        match self.list.get() {
+            Some(list) => list.blocked.replace(block),
+            // Unblocking a signal that never had a list: nothing to record,
+            // and no list to allocate (an object's deletion does this).
+            None if !block => false,
+            None => self.list().blocked.replace(true),
+        }
     }
 
     /// Whether emission is blocked.

@@ -323,17 +323,26 @@ impl<T> SlotList<T> {
     /// Breaks every connection; an emission in progress calls no more slots.
     pub(crate) fn disconnect_all(&self) -> usize {
         let mut count = 0;
+        // Most lists hold one slot: no vector for it (an object's deletion
+        // disconnects each of its signals).
+        let mut first: Option<SlotFn<T>> = None;
         let mut dropped: Vec<SlotFn<T>> = Vec::new();
         {
             let mut kill_all = |entries: &[Entry<T>]| {
                 for entry in entries.iter().filter(|e| e.live.get()) {
                     count += 1;
-                    dropped.extend(self.kill(entry));
+                    if let Some(slot) = self.kill(entry) {
+                        match first {
+                            None => first = Some(slot),
+                            Some(_) => dropped.push(slot),
+                        }
+                    }
                 }
             };
             kill_all(self.entries.borrow().as_slice());
             self.with_pending(kill_all);
         }
+        drop(first);
         drop(dropped);
         self.settle();
         count
@@ -712,5 +721,20 @@ mod tests {
         log.borrow_mut().clear();
         signal.emit(&5);
         assert_eq!(*log.borrow(), ["b5"]);
+    }
+
+    #[test]
+    fn deleting_an_unconnected_object_allocates_no_list() {
+        // What `Lifecycle::finish` does with `destroyed`: unblock, emit,
+        // restore, disconnect. On a signal nobody connected, no list.
+        let signal = Signal::<()>::new();
+        let was = signal.block_signals(false);
+        signal.emit(&());
+        signal.block_signals(was);
+        assert_eq!(signal.disconnect_all(), 0);
+        assert!(signal.slot_list().is_none());
+        // Blocking does need the list, to remember it.
+        assert!(!signal.block_signals(true));
+        assert!(signal.signals_blocked());
     }
 }

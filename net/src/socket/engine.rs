@@ -185,6 +185,9 @@ pub(crate) struct ConnectPlan {
 pub(crate) struct Data {
     pub(crate) state: SocketState,
     pub(crate) error: SocketError,
+    /// The error text: one of Qt's (an index into `text`'s table), or
+    /// [`OWN_TEXT`]: an OS message kept in [`Rare`].
+    error_text: u8,
     pub(crate) open_mode: OpenMode,
     pub(crate) stream: Option<Transport>,
     pub(crate) registration: Option<IoRegistration>,
@@ -213,9 +216,12 @@ pub(crate) struct Data {
     rare: Option<Box<Rare>>,
 }
 
+/// [`Data::error_text`] when the text is the OS's, kept in [`Rare`].
+const OWN_TEXT: u8 = u8::MAX;
+
 /// The state few sockets use; see [`Data`].
 pub(crate) struct Rare {
-    /// Qt's texts are static; only OS messages allocate.
+    /// An error text that is not one of Qt's (the OS's message).
     pub(crate) error_string: Cow<'static, str>,
     pub(crate) peer_name: String,
     pub(crate) connect: Option<ConnectPlan>,
@@ -247,6 +253,7 @@ impl Data {
         Data {
             state: SocketState::Unconnected,
             error: SocketError::Unknown,
+            error_text: 0,
             open_mode: OpenMode::NOT_OPEN,
             stream: None,
             registration: None,
@@ -299,8 +306,24 @@ impl Data {
     }
 
     pub(crate) fn error_string(&self) -> &str {
-        self.rare()
-            .map_or(super::text::UNKNOWN, |r| &r.error_string)
+        match self.error_text {
+            OWN_TEXT => self
+                .rare()
+                .map_or(super::text::UNKNOWN, |r| &r.error_string),
+            index => super::text::at(index),
+        }
+    }
+
+    /// Records the error text: Qt's own texts take no allocation (a
+    /// connection closed by its peer would otherwise box a `Rare`).
+    fn set_error_string(&mut self, text: Cow<'static, str>) {
+        match super::text::index_of(&text) {
+            Some(index) => self.error_text = index,
+            None => {
+                self.error_text = OWN_TEXT;
+                self.rare_mut().error_string = text;
+            }
+        }
     }
 
     pub(crate) fn peer_name(&self) -> &str {
@@ -496,11 +519,7 @@ impl SocketCore {
     pub(crate) fn set_error(&self, error: SocketError, text: impl Into<Cow<'static, str>>) {
         let mut d = self.d.borrow_mut();
         d.error = error;
-        let text = text.into();
-        // The default text needs no box of its own.
-        if d.rare.is_some() || text != super::text::UNKNOWN {
-            d.rare_mut().error_string = text;
-        }
+        d.set_error_string(text.into());
     }
 
     /// Records an error and emits `error_occurred` (Qt's `setErrorAndEmit`).

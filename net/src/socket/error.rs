@@ -143,6 +143,56 @@ pub(crate) mod text {
     pub(crate) const SEND_DATAGRAM: &str = "Unable to send a datagram";
     pub(crate) const SEND_MESSAGE: &str = "Unable to send a message";
     pub(crate) const RECEIVE_DATAGRAM: &str = "Unable to receive a message";
+
+    /// Every text above; a socket stores an index into this table instead
+    /// of the text (one byte instead of a boxed `Cow`).
+    const ALL: [&str; 22] = [
+        UNKNOWN,
+        REFUSED,
+        HOST_NOT_FOUND,
+        CONNECT_TIMED_OUT,
+        WAIT_CONNECT_TIMED_OUT,
+        WAIT_TIMED_OUT,
+        REMOTE_CLOSED,
+        BUSY,
+        NOT_CONNECTED,
+        ADDRESS_IN_USE,
+        ADDRESS_NOT_AVAILABLE,
+        ADDRESS_PROTECTED,
+        NETWORK_UNREACHABLE,
+        HOST_UNREACHABLE,
+        PERMISSION_DENIED,
+        OUT_OF_RESOURCES,
+        UNSUPPORTED,
+        DATAGRAM_TOO_LARGE,
+        NO_DATAGRAM,
+        SEND_DATAGRAM,
+        SEND_MESSAGE,
+        RECEIVE_DATAGRAM,
+    ];
+
+    /// The index of `text` in the table, if it is one of Qt's texts.
+    pub(crate) fn index_of(text: &str) -> Option<u8> {
+        ALL.iter().position(|t| *t == text).map(|i| i as u8)
+    }
+
+    /// The text at `index` (from [`index_of`]).
+    pub(crate) fn at(index: u8) -> &'static str {
+        ALL.get(usize::from(index)).copied().unwrap_or(UNKNOWN)
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn every_text_round_trips_through_its_index() {
+        for text in ALL {
+            assert_eq!(at(index_of(text).unwrap()), text);
+        }
+        assert_eq!(
+            index_of("Broken pipe"),
+            None,
+            "the OS's texts are kept apart"
+        );
+    }
 }
 
 /// An error code with Qt's text (static unless it is the OS's message).

@@ -6,6 +6,7 @@
 //! queue, so 10,000 idle sockets do not pay 1.7 MB for empty buffers and a
 //! socket gives its buffer memory back after each exchange.
 
+use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
 
 use sigloop_core::ByteQueue;
@@ -22,31 +23,63 @@ static EMPTY: ByteQueue = ByteQueue::new();
 #[derive(Default)]
 pub(crate) struct LazyQueue(Option<Box<ByteQueue>>);
 
+/// Released queues kept for reuse on this thread, at most this many. A
+/// socket takes a queue for each message and gives it back once the
+/// message is consumed or sent; reusing the box (and the chunk list inside
+/// it) spares two allocations each time. A few are enough: a queue comes
+/// back within the pass that took it.
+const SPARE_MAX: usize = 32;
+
+thread_local! {
+    // The boxes themselves are what is reused: a socket's queue is one, so
+    // a spare moves in and out without allocating.
+    #[allow(clippy::vec_box)]
+    static SPARE: RefCell<Vec<Box<ByteQueue>>> = const { RefCell::new(Vec::new()) };
+}
+
 impl LazyQueue {
-    /// Drops the box if the queue is empty and no transaction keeps bytes;
-    /// returns the read reservation it had learned.
+    /// Gives the box back if the queue is empty and no transaction keeps
+    /// bytes; returns the read reservation it had learned.
     pub(crate) fn release_if_empty(&mut self) -> Option<usize> {
         let drained = self
             .0
             .as_ref()
             .is_some_and(|q| q.is_empty() && !q.is_transaction_started());
-        if drained {
-            self.0.take().map(|queue| queue.fill_hint())
-        } else {
-            None
+        if !drained {
+            return None;
         }
+        let queue = self.0.take()?;
+        let hint = queue.fill_hint();
+        // While the thread's locals are torn down the box is just freed.
+        let _ = SPARE.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < SPARE_MAX {
+                spare.push(queue);
+            }
+        });
+        Some(hint)
     }
 
-    /// The queue, boxed now with `hint` (0: none) as its read reservation
-    /// if it had been released.
+    /// The queue, boxed now with `hint` (0: the default) as its read
+    /// reservation if it had been released.
     pub(crate) fn with_hint(&mut self, hint: usize) -> &mut ByteQueue {
         self.0.get_or_insert_with(|| {
-            let mut queue = Box::new(ByteQueue::new());
-            if hint > 0 {
-                queue.set_fill_hint(hint);
-            }
+            let spare = SPARE
+                .try_with(|spare| spare.borrow_mut().pop())
+                .ok()
+                .flatten();
+            let mut queue = spare.unwrap_or_default();
+            // A reused queue forgets what it learned for its last owner.
+            queue.set_fill_hint(hint);
             queue
         })
+    }
+
+    /// Empties the queue; one never boxed stays unboxed.
+    pub(crate) fn clear(&mut self) {
+        if let Some(queue) = self.0.as_deref_mut() {
+            queue.clear();
+        }
     }
 }
 
@@ -115,5 +148,27 @@ mod tests {
             8,
             "one pointer per idle queue"
         );
+    }
+
+    #[test]
+    fn released_boxes_are_reused_and_clearing_boxes_nothing() {
+        let mut queue = LazyQueue::default();
+        queue.clear();
+        assert!(
+            queue.0.is_none(),
+            "clearing an unused queue allocates nothing"
+        );
+
+        queue.append(b"abc");
+        let first: *const ByteQueue = &*queue;
+        queue.skip(3);
+        queue.set_fill_hint(32 * 1024);
+        assert_eq!(queue.release_if_empty(), Some(32 * 1024));
+        // The next queue this thread needs is the same box, reset.
+        let mut other = LazyQueue::default();
+        let reused: *const ByteQueue = other.with_hint(0);
+        assert_eq!(reused, first);
+        assert_eq!(other.fill_hint(), 4096);
+        assert!(other.is_empty());
     }
 }
