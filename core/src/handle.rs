@@ -43,6 +43,11 @@ impl Shared {
         self.woken.store(false, Ordering::SeqCst);
     }
 
+    /// Whether a post raised the flag since the last drain.
+    pub(crate) fn is_woken(&self) -> bool {
+        self.woken.load(Ordering::Acquire)
+    }
+
     fn wake(&self) {
         if !self.woken.swap(true, Ordering::SeqCst) {
             if let Err(err) = self.waker.wake() {

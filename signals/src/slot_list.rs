@@ -45,10 +45,48 @@ impl SlotKey {
     /// the bytes add up); unique connections compare digests.
     fn digest(self) -> u64 {
         use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut hasher = Mix(0);
         self.receiver.hash(&mut hasher);
         self.slot.hash(&mut hasher);
         hasher.finish()
+    }
+}
+
+/// The digest's hasher: each word through splitmix64's finalizer. Every
+/// connection computes one, so SipHash's cost (a tenth of the work of
+/// connecting a slot) buys nothing here: the inputs are an address and a
+/// type id, not attacker-chosen, and a collision would only make a
+/// `unique` connect refuse a pair that differs.
+struct Mix(u64);
+
+impl Mix {
+    fn word(&mut self, word: u64) {
+        let mut z = (self.0 ^ word).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = z ^ (z >> 31);
+    }
+}
+
+impl std::hash::Hasher for Mix {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.word(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.word(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.word(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

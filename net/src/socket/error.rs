@@ -173,7 +173,12 @@ pub(crate) mod text {
 
     /// The index of `text` in the table, if it is one of Qt's texts.
     pub(crate) fn index_of(text: &str) -> Option<u8> {
-        ALL.iter().position(|t| *t == text).map(|i| i as u8)
+        // The texts come from these constants: the address usually says.
+        let same_str = |t: &&str| std::ptr::eq(*t, text);
+        ALL.iter()
+            .position(same_str)
+            .or_else(|| ALL.iter().position(|t| *t == text))
+            .map(|i| i as u8)
     }
 
     /// The text at `index` (from [`index_of`]).
