@@ -898,15 +898,7 @@ fn sudden_remote_disconnect_child() {
 /// `bytes_to_write` counts them.
 #[test]
 fn write_vec_mixes_with_write_in_order() {
-    let server = local_server();
-    let active = TcpSocket::new();
-    active.connect_to_host("127.0.0.1", server.server_port());
-    assert!(active.wait_for_connected(Some(Duration::from_secs(5))));
-    assert_eq!(
-        server.wait_for_new_connection(Some(Duration::from_secs(5))),
-        (true, false)
-    );
-    let passive = server.next_pending_connection().unwrap();
+    let (_server, active, passive) = blocking_pair();
 
     let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let mut expect = Vec::new();
