@@ -8,25 +8,39 @@ use std::io;
 
 thread_local! {
     /// Where [`ByteQueue::fill_from`] lets a small read land when the tail
-    /// has no room: allocated and zeroed once per thread (at most
-    /// `SCRATCH_MAX` bytes), so such a read costs no chunk-sized allocation
+    /// has no room: allocated and zeroed once per thread (reservations
+    /// under `POOL_MIN`), so such a read costs no chunk-sized allocation
     /// and no zeroing, only a copy of the bytes it got.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 
-    /// Freed 64 KiB chunks kept for the next large read or append on this
-    /// thread (at most `POOL_MAX`; see [`take_chunk`]).
-    static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    /// Freed chunks of 8 to 64 KiB kept for the next large read or append
+    /// on this thread, one list per power-of-two capacity (at most
+    /// `POOL_MAX` each; see [`take_chunk`]).
+    static POOL: RefCell<[Vec<Vec<u8>>; POOL_CLASSES]> =
+        const { RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
 }
 
-/// Capacity of the chunks the per-thread pool keeps: the largest read
-/// reservation.
+/// Capacities of pooled chunks: `POOL_MIN << class`, 8 to 64 KiB.
+const POOL_MIN: usize = 2 * MIN_FILL;
+const POOL_CLASSES: usize = 4;
+/// Capacity of the largest pooled chunks: the largest read reservation.
 const POOL_CHUNK: usize = MAX_FILL;
-/// Most chunks the per-thread pool keeps (256 KiB, the sockets' read
-/// budget per readiness).
+/// Most chunks the per-thread pool keeps of each capacity (the 64 KiB
+/// ones make 256 KiB, the sockets' read budget per readiness).
 const POOL_MAX: usize = 4;
 
-/// A chunk of capacity `POOL_CHUNK` whose first `len` bytes are
-/// initialized: a pooled one when there is one, else a new one.
+/// The pool class of a chunk of `capacity`, if it is one of the pooled
+/// capacities.
+fn pool_class(capacity: usize) -> Option<usize> {
+    if capacity < POOL_MIN || capacity > POOL_CHUNK || !capacity.is_power_of_two() {
+        return None;
+    }
+    Some((capacity / POOL_MIN).trailing_zeros() as usize)
+}
+
+/// A chunk with room for `len` bytes (rounded up to a pooled capacity,
+/// at most 64 KiB) whose first `len` bytes are initialized: a pooled one
+/// when there is one, else a new one.
 ///
 /// Why a pool: a bulk transfer frees a 64 KiB chunk and allocates the next
 /// one on every pass. Blocks that size sit near the top of the allocator's
@@ -34,31 +48,35 @@ const POOL_MAX: usize = 4;
 /// and the next allocation page-faults it in again, and every fresh chunk
 /// was zeroed: in the echo benchmark that cost more CPU than the kernel's
 /// own copies. A pooled chunk keeps its pages and its initialized length,
-/// so a read into it is neither zeroed nor faulted in.
+/// so a read into it is neither zeroed nor faulted in. Messages of a few
+/// KiB (read in place into an 8 or 16 KiB chunk, handed to the write
+/// queue, recycled once sent) then cost no allocation and no copy.
 fn take_chunk(len: usize) -> Vec<u8> {
     let len = len.min(POOL_CHUNK);
+    let capacity = len.next_power_of_two().clamp(POOL_MIN, POOL_CHUNK);
+    let class = pool_class(capacity).unwrap_or(POOL_CLASSES - 1);
     // `try_with`: a queue may be used while the thread's locals are being
     // destroyed (a socket aborted by another local's destructor); the
     // pool is then simply not there.
     let pooled = POOL
-        .try_with(|pool| pool.try_borrow_mut().ok()?.pop())
+        .try_with(|pool| pool.try_borrow_mut().ok()?[class].pop())
         .ok()
         .flatten();
-    let mut chunk = pooled.unwrap_or_else(|| Vec::with_capacity(POOL_CHUNK));
+    let mut chunk = pooled.unwrap_or_else(|| Vec::with_capacity(capacity));
     // Bytes up to the chunk's old length are initialized already: only the
     // rest is zeroed.
     chunk.resize(len, 0);
     chunk
 }
 
-/// Gives a chunk that left its queue back to the pool if it is a pool
-/// chunk and the pool has room; else frees it.
+/// Gives a chunk that left its queue back to the pool if it has a pooled
+/// capacity and its list has room; else frees it.
 fn recycle(chunk: Vec<u8>) {
-    if chunk.capacity() == POOL_CHUNK {
+    if let Some(class) = pool_class(chunk.capacity()) {
         let _ = POOL.try_with(|pool| {
             if let Ok(mut pool) = pool.try_borrow_mut() {
-                if pool.len() < POOL_MAX {
-                    pool.push(chunk);
+                if pool[class].len() < POOL_MAX {
+                    pool[class].push(chunk);
                 }
             }
         });
@@ -76,9 +94,6 @@ const ADOPT_MIN: usize = MIN_APPEND_CHUNK;
 /// Smallest and largest reservation of [`ByteQueue::fill_from`].
 const MIN_FILL: usize = 4 * 1024;
 const MAX_FILL: usize = 64 * 1024;
-/// Largest reservation [`ByteQueue::fill_from`] serves from the per-thread
-/// scratch buffer (so its size); larger ones read into a chunk in place.
-const SCRATCH_MAX: usize = 16 * 1024;
 /// Smallest chunk [`ByteQueue::fill_from`] makes for the bytes of a read
 /// that did not fit the tail: small reads that follow share it, and it
 /// stays small enough for the allocator's per-thread cache.
@@ -107,8 +122,9 @@ const UNGET_CHUNK: usize = 16;
 ///   [`front_chunk`](Self::front_chunk) + [`consume`](Self::consume) hand
 ///   chunks to an OS write without copying them;
 ///   [`fill_from`](Self::fill_from) lets an OS read land in the tail
-///   directly when it has room (else in a per-thread scratch buffer, from
-///   which only the bytes read are copied).
+///   directly when it has room, else in a pooled chunk of its own for a
+///   large reservation or a per-thread scratch buffer for a small one
+///   (from which only the bytes read are copied).
 /// - **Read transactions** (Qt: `QIODevice::startTransaction()`): while
 ///   one is open, reads consume bytes logically but keep them, so
 ///   [`rollback_transaction`](Self::rollback_transaction) can give them
@@ -338,10 +354,10 @@ impl ByteQueue {
     /// `Ok(n)` is what `f` returned (clamped to the slice's length). When
     /// the tail chunk's spare capacity holds at least half of that, the
     /// slice is that capacity, zeroed, and the read lands in place. Else a
-    /// slice over 16 KiB is a 64 KiB chunk from this thread's pool (or a
-    /// new one), zeroed only where it never held bytes, and given back to
-    /// the pool if `f` puts nothing in it. Else it is this thread's scratch
-    /// buffer (which may
+    /// slice of 8 KiB or more is a chunk of that size from this thread's
+    /// pool (or a new one), zeroed only where it never held bytes, and
+    /// given back to the pool if `f` puts nothing in it. Else it is this
+    /// thread's scratch buffer (which may
     /// hold bytes of earlier reads, never bytes of this queue) and only
     /// the `n` bytes read are copied: into the tail if they fit, else into
     /// a new chunk of `max(n, 1 KiB)`. So a small read into an empty queue
@@ -386,9 +402,9 @@ impl ByteQueue {
         // and a large one gets a new chunk of its own.
         let (result, n, reserved) = if tail_room.saturating_mul(2) >= want {
             self.fill_tail(tail_room.min(want), f)
-        } else if want > SCRATCH_MAX {
+        } else if want >= POOL_MIN {
             // Large reads (the reservation grew because reads fill it):
-            // straight into a new chunk, no copy.
+            // straight into a pooled chunk, no copy.
             let mut chunk = take_chunk(want);
             let result = f(&mut chunk);
             let n = match &result {
@@ -1273,10 +1289,48 @@ mod tests {
             q.clear();
             // (The read chunk went to the caller with `read_vec`; the
             // 5-byte tail is a small chunk of its own.)
-            assert_eq!(POOL.with(|p| p.borrow().len()), 3);
+            assert_eq!(POOL.with(|p| p.borrow()[POOL_CLASSES - 1].len()), 3);
             q.append(&[3; 6 * MAX_FILL]);
             q.skip(usize::MAX);
-            assert_eq!(POOL.with(|p| p.borrow().len()), POOL_MAX, "bounded");
+            assert_eq!(
+                POOL.with(|p| p.borrow()[POOL_CLASSES - 1].len()),
+                POOL_MAX,
+                "bounded"
+            );
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn mid_sized_reads_land_in_pooled_chunks_of_their_size() {
+        std::thread::spawn(|| {
+            let mut q = ByteQueue::new();
+            q.set_fill_hint(8 * 1024);
+            let n = q.fill_from(usize::MAX, |b| {
+                assert_eq!(b.len(), 8 * 1024);
+                b[..4096].fill(5);
+                Ok(4096)
+            });
+            assert_eq!(n.ok(), Some(4096));
+            // The read landed in place: the chunk is 8 KiB, not a copy.
+            assert_eq!(q.heap_bytes() - q.chunks.capacity() * 24, 8 * 1024);
+            let chunk = q.read_vec(usize::MAX);
+            assert_eq!(chunk.len(), 4096);
+            assert_eq!(chunk.capacity(), 8 * 1024, "handed over, not shrunk");
+            let ptr = chunk.as_ptr();
+            // A write queue sends it and gives it back to the pool.
+            let mut w = ByteQueue::new();
+            w.append_vec(chunk);
+            assert_eq!(w.skip(usize::MAX), 4096);
+            assert_eq!(POOL.with(|p| p.borrow()[0].len()), 1);
+            // The next read of that size reuses it.
+            q.set_fill_hint(8 * 1024);
+            q.fill_from(usize::MAX, |b| {
+                assert_eq!(b.as_ptr(), ptr);
+                Ok(100)
+            })
+            .unwrap();
         })
         .join()
         .unwrap();

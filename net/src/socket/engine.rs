@@ -567,6 +567,21 @@ impl SocketCore {
         }
     }
 
+    /// Sends now what the slots of this readiness event wrote (a reply
+    /// written from `ready_read`) instead of from the batch on the next
+    /// pass. The slots have returned, so `bytes_written` still never comes
+    /// from inside `write`; the reply leaves sooner, and a read buffer
+    /// handed to the write queue (`write_vec`) goes back to its pool before
+    /// the next socket reads.
+    fn flush_written_by_slots(&self) {
+        let work = self.work.get();
+        if work & WORK_FLUSH != 0 {
+            // The socket stays in the batch; it finds no flush to do.
+            self.work.set(work & !WORK_FLUSH);
+            self.flush_now();
+        }
+    }
+
     fn run_scheduled(&self) {
         let work = self.work.replace(0);
         if work & WORK_FLUSH != 0 {
@@ -638,6 +653,7 @@ impl IoHandler for SocketCore {
                     } else {
                         self.read_on_event();
                     }
+                    self.flush_written_by_slots();
                 }
             }
             _ => {}
