@@ -32,7 +32,7 @@ const POOL_MAX: usize = 4;
 /// The pool class of a chunk of `capacity`, if it is one of the pooled
 /// capacities.
 fn pool_class(capacity: usize) -> Option<usize> {
-    if capacity < POOL_MIN || capacity > POOL_CHUNK || !capacity.is_power_of_two() {
+    if !(POOL_MIN..=POOL_CHUNK).contains(&capacity) || !capacity.is_power_of_two() {
         return None;
     }
     Some((capacity / POOL_MIN).trailing_zeros() as usize)
