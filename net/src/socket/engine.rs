@@ -195,7 +195,7 @@ pub(crate) struct Data {
     /// The read reservation `read_buf` had learned when it was released,
     /// as a power of two (0: none). Reservations are 4 KiB times a power
     /// of two; a byte holds them.
-    pub(crate) read_hint: u8,
+    read_hint: u8,
     pub(crate) write_buf: LazyQueue,
     pub(crate) close: CloseIntent,
     pub(crate) close_called: bool,
@@ -218,6 +218,9 @@ pub(crate) struct Data {
 
 /// [`Data::error_text`] when the text is the OS's, kept in [`Rare`].
 const OWN_TEXT: u8 = u8::MAX;
+/// [`Data::error_text`] of a socket that never failed: "Unknown error",
+/// first in the table.
+const UNKNOWN_TEXT: u8 = 0;
 
 /// The state few sockets use; see [`Data`].
 pub(crate) struct Rare {
@@ -253,7 +256,7 @@ impl Data {
         Data {
             state: SocketState::Unconnected,
             error: SocketError::Unknown,
-            error_text: 0,
+            error_text: UNKNOWN_TEXT,
             open_mode: OpenMode::NOT_OPEN,
             stream: None,
             registration: None,

@@ -192,6 +192,7 @@ pub(crate) mod text {
         for text in ALL {
             assert_eq!(at(index_of(text).unwrap()), text);
         }
+        assert_eq!(index_of(UNKNOWN), Some(0), "a new socket's text");
         assert_eq!(
             index_of("Broken pipe"),
             None,

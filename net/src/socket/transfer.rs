@@ -152,9 +152,8 @@ impl SocketCore {
                 }
                 Ok(n) if n < offered && short == ShortRead::Drained => {
                     d.read_side = ReadSide::Drained;
-                    if discard {
-                        d.release_read_buf();
-                    }
+                    // Only a WriteOnly socket's queue is empty here.
+                    d.release_read_buf();
                     return (total + n, ReadEnd::Drained);
                 }
                 Ok(n) => total += n,
