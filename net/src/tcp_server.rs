@@ -5,19 +5,18 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::Interest;
 use sigloop_core::{EventDispatcher, IoHandler, IoRegistration, Lifecycle, Readiness};
 use sigloop_signals::{Receiver, Signal};
 use socket2::Socket;
 
 use crate::host_address::{HostAddress, SpecialAddress};
-use crate::socket::{from_io, text, BindMode, Op, SocketError};
+use crate::socket::{from_io, poll_fd, text, BindMode, Op, SocketError, Want};
 use crate::tcp_socket::TcpSocket;
 
 /// What the server does with an accepted connection's fd instead of
@@ -620,9 +619,9 @@ impl TcpServer {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn wait_for_new_connection(&self, timeout: Option<Duration>) -> (bool, bool) {
-        let Some(fd) = self.socket_descriptor() else {
+        if !self.is_listening() {
             return (false, false);
-        };
+        }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -632,7 +631,7 @@ impl TcpServer {
                     .set_error(SocketError::SocketTimeout, text::WAIT_TIMED_OUT);
                 return (false, true);
             }
-            match wait_readable(fd, left) {
+            match self.core.wait_readable(left) {
                 Ok(true) => {
                     // As Qt: one readiness, one pass of the accept loop,
                     // `true` even if that pass took nothing (accepting
@@ -680,20 +679,19 @@ impl TcpServer {
     }
 }
 
-/// Waits until `fd` is readable, at most `timeout`.
-fn wait_readable(fd: RawFd, timeout: Option<Duration>) -> io::Result<bool> {
-    let mut poll = Poll::new()?;
-    poll.registry()
-        .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)?;
-    let mut events = Events::with_capacity(1);
-    match poll.poll(&mut events, timeout) {
-        Ok(()) => Ok(!events.is_empty()),
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
 impl ServerCore {
+    /// Waits until the listening socket is readable, at most `timeout`,
+    /// with `poll(2)` (no descriptor made: it works while descriptors are
+    /// exhausted). Not listening: not readable, at once.
+    fn wait_readable(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        // Held across the wait, which runs no user code.
+        let d = self.d.borrow();
+        match d.listener.as_ref() {
+            Some(listener) => Ok(poll_fd(listener.as_fd(), Want::READ, timeout)?.readable),
+            None => Ok(false),
+        }
+    }
+
     /// Qt's destructor: close (pending sockets are destroyed), `destroyed`,
     /// every connection dropped.
     fn delete_now(&self) {

@@ -27,7 +27,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use mio::Interest;
 use nix::errno::Errno;
 use nix::libc;
 use nix::sys::socket::{
@@ -505,7 +504,7 @@ impl SocketCore {
                 self.wait_timed_out();
                 return false;
             }
-            match self.wait_fd(Interest::READABLE, left) {
+            match self.wait_fd(super::wait::Want::READ, left) {
                 Ok(ready) if ready.readable => {
                     self.datagram_notification();
                     return true;

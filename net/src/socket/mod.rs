@@ -25,3 +25,4 @@ mod wait;
 pub use enums::{BindMode, SocketOption, SocketState, SocketType};
 pub use error::SocketError;
 pub(crate) use error::{from_io, text, Failure, Op};
+pub(crate) use wait::{poll_fd, Want};

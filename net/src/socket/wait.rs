@@ -1,25 +1,53 @@
 //! The blocking `wait_for_*` functions (Qt §1.8).
 //!
-//! They need no running loop: each waits on the socket's own fd with a
-//! fresh `mio::Poll` (a fresh registration reports the current readiness,
-//! so the wait is level-triggered) and then runs the same read, write and
-//! connect paths the loop runs, so the same signals are emitted.
+//! They need no running loop: each waits on the socket's own fd with
+//! `poll(2)`, as Qt's socket engine does, and then runs the same read, write
+//! and connect paths the loop runs, so the same signals are emitted.
+//!
+//! `poll(2)` makes no descriptor (a `mio::Poll` per wait step was an epoll
+//! instance each, so waits failed once the process ran out of descriptors)
+//! and registers nothing, so the readiness it reports is level-triggered.
+//!
+//! A wait asks only for what can make progress: no readability while the
+//! read buffer is full (Qt's `waitForBytesWritten` does the same), no
+//! writability while nothing is queued. When nothing can make progress the
+//! wait sleeps until its deadline instead of polling a readable fd it will
+//! not read (which spun at full CPU).
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::engine::{CloseIntent, ReadSide, SocketCore};
 use super::{text, SocketError, SocketState};
 use crate::host_info::HostInfo;
 
+/// What a wait asks the OS about.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Want {
+    pub(crate) read: bool,
+    pub(crate) write: bool,
+}
+
+impl Want {
+    pub(crate) const READ: Want = Want {
+        read: true,
+        write: false,
+    };
+    pub(crate) const WRITE: Want = Want {
+        read: false,
+        write: true,
+    };
+}
+
 /// What a single wait saw.
-pub(super) struct Ready {
-    pub(super) readable: bool,
-    pub(super) writable: bool,
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Ready {
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
 }
 
 /// When a wait gives up: `None` waits forever.
@@ -31,40 +59,69 @@ fn remaining(deadline: Option<Instant>) -> Option<Duration> {
     deadline.map(|d| d.saturating_duration_since(Instant::now()))
 }
 
+/// `poll(2)`'s timeout: whole milliseconds rounded up (a wait with 0.4 ms
+/// left must not poll with 0 and come straight back), at most `i32::MAX`
+/// ms (about 24 days; the callers loop until their deadline).
+fn poll_timeout(timeout: Option<Duration>) -> PollTimeout {
+    match timeout {
+        None => PollTimeout::NONE,
+        Some(t) => {
+            let ms = t.as_nanos().div_ceil(1_000_000);
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+        }
+    }
+}
+
+/// Blocks until `fd` is ready for what `want` asks, or `timeout` passes
+/// (`None`: forever). A hang-up or an error counts as ready for what was
+/// asked: the read or write that follows reports it. Asking for nothing
+/// sleeps for the whole timeout. An interrupted wait returns not ready;
+/// callers loop until their deadline.
+pub(crate) fn poll_fd(
+    fd: BorrowedFd<'_>,
+    want: Want,
+    timeout: Option<Duration>,
+) -> io::Result<Ready> {
+    let mut events = PollFlags::empty();
+    if want.read {
+        events |= PollFlags::POLLIN | PollFlags::POLLPRI;
+    }
+    if want.write {
+        events |= PollFlags::POLLOUT;
+    }
+    let mut fds = [PollFd::new(fd, events)];
+    // Nothing asked: no fd at all, or a hang-up would still wake the wait
+    // at once, again and again.
+    let polled = if events.is_empty() {
+        &mut fds[..0]
+    } else {
+        &mut fds[..]
+    };
+    match poll(polled, poll_timeout(timeout)) {
+        Ok(_) => {}
+        Err(Errno::EINTR) => return Ok(Ready::default()),
+        Err(errno) => return Err(io::Error::from(errno)),
+    }
+    let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+    let failed = revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR);
+    Ok(Ready {
+        readable: want.read
+            && (failed || revents.intersects(PollFlags::POLLIN | PollFlags::POLLPRI)),
+        writable: want.write && (failed || revents.contains(PollFlags::POLLOUT)),
+    })
+}
+
 impl SocketCore {
-    /// Waits once on the fd for `interest`, at most `timeout`.
-    pub(super) fn wait_fd(
-        &self,
-        interest: Interest,
-        timeout: Option<Duration>,
-    ) -> io::Result<Ready> {
-        let fd = match self.d.borrow().stream.as_ref() {
-            Some(stream) => stream.as_raw_fd(),
-            None => {
-                return Ok(Ready {
-                    readable: false,
-                    writable: false,
-                })
-            }
-        };
-        let mut poll = Poll::new()?;
-        poll.registry()
-            .register(&mut SourceFd(&fd), Token(0), interest)?;
-        let mut events = Events::with_capacity(4);
-        match poll.poll(&mut events, timeout) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    /// Waits once on the socket's fd for `want`, at most `timeout`. With
+    /// no OS socket, nothing can happen: not ready, at once.
+    pub(super) fn wait_fd(&self, want: Want, timeout: Option<Duration>) -> io::Result<Ready> {
+        // The borrow is held across the wait, which runs no user code; it
+        // keeps the fd open and owned for that time.
+        let d = self.d.borrow();
+        match d.stream.as_ref() {
+            Some(stream) => poll_fd(stream.as_fd(), want, timeout),
+            None => Ok(Ready::default()),
         }
-        let mut ready = Ready {
-            readable: false,
-            writable: false,
-        };
-        for event in events.iter() {
-            ready.readable |= event.is_readable() || event.is_read_closed() || event.is_error();
-            ready.writable |= event.is_writable() || event.is_write_closed() || event.is_error();
-        }
-        Ok(ready)
     }
 
     /// Qt: `QAbstractSocket::waitForConnected(msecs)`.
@@ -118,7 +175,7 @@ impl SocketCore {
                 return false;
             }
             let wait = left.map_or(attempt_left, |l| l.min(attempt_left));
-            match self.wait_fd(Interest::WRITABLE, Some(wait)) {
+            match self.wait_fd(Want::WRITE, Some(wait)) {
                 Ok(ready) if ready.writable => self.on_connect_ready(),
                 Ok(_) if attempt_started.elapsed() >= self.d.borrow().connect_timeout() => {
                     self.attempt_timed_out()
@@ -176,19 +233,19 @@ impl SocketCore {
         if left == Some(Duration::ZERO) {
             return None;
         }
-        let (want_read, want_write) = {
+        let want = {
             let d = self.d.borrow();
-            (
-                d.state == SocketState::Connected && d.read_side != ReadSide::Paused,
-                !d.write_buf.is_empty(),
-            )
+            Want {
+                // Not while the read buffer is full: no read can take
+                // anything, so a readable fd would only wake the wait again
+                // and again. Not for a datagram socket (its reads are not
+                // the stream's).
+                read: d.state == SocketState::Connected
+                    && matches!(d.read_side, ReadSide::Ready | ReadSide::Drained),
+                write: !d.write_buf.is_empty(),
+            }
         };
-        let interest = match (want_read, want_write) {
-            (true, true) => Interest::READABLE | Interest::WRITABLE,
-            (false, true) => Interest::WRITABLE,
-            _ => Interest::READABLE,
-        };
-        let ready = match self.wait_fd(interest, left) {
+        let ready = match self.wait_fd(want, left) {
             Ok(ready) => ready,
             Err(err) => {
                 log::warn!("wait: poll failed: {err}");
@@ -208,7 +265,7 @@ impl SocketCore {
             written = self.flush_now();
         }
         let mut read = 0;
-        if ready.readable && want_read {
+        if ready.readable {
             {
                 let mut d = self.d.borrow_mut();
                 if d.read_side == ReadSide::Drained {
