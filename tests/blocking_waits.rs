@@ -105,7 +105,11 @@ fn wait_for_disconnected_sleeps_while_the_read_buffer_is_full() {
 
     let mut received = client.read_all().unwrap().len();
     client.set_read_buffer_size(0);
-    assert!(client.wait_for_disconnected(WAIT), "{}", client.error_string());
+    assert!(
+        client.wait_for_disconnected(WAIT),
+        "{}",
+        client.error_string()
+    );
     received += client.read_all().unwrap().len();
     assert_eq!(received, 4096 + 16, "no byte lost");
 }
@@ -114,7 +118,10 @@ fn wait_for_disconnected_sleeps_while_the_read_buffer_is_full() {
 /// reading, writing and the server's wait all still work.
 #[test]
 fn waits_work_with_descriptors_exhausted() {
-    run_test_in_child(Isolation::FdLimit(64), "waits_work_with_descriptors_exhausted_child");
+    run_test_in_child(
+        Isolation::FdLimit(64),
+        "waits_work_with_descriptors_exhausted_child",
+    );
 }
 
 #[test]
@@ -131,11 +138,19 @@ fn waits_work_with_descriptors_exhausted_child() {
 
     let hog = exhaust_fds();
     peer.write_all(b"ping").unwrap();
-    assert!(client.wait_for_ready_read(WAIT), "{}", client.error_string());
+    assert!(
+        client.wait_for_ready_read(WAIT),
+        "{}",
+        client.error_string()
+    );
     assert_eq!(client.read_all().unwrap(), b"ping");
 
     client.write(b"pong").unwrap();
-    assert!(client.wait_for_bytes_written(WAIT), "{}", client.error_string());
+    assert!(
+        client.wait_for_bytes_written(WAIT),
+        "{}",
+        client.error_string()
+    );
 
     // The listening socket is readable: the wait says so (the accept
     // itself then fails for want of a descriptor, with accept_error).
@@ -144,7 +159,11 @@ fn waits_work_with_descriptors_exhausted_child() {
     assert_eq!(server.server_error(), SocketError::SocketResource);
 
     drop(peer);
-    assert!(client.wait_for_disconnected(WAIT), "{}", client.error_string());
+    assert!(
+        client.wait_for_disconnected(WAIT),
+        "{}",
+        client.error_string()
+    );
     drop(hog);
     drop(waiting);
 }
