@@ -987,3 +987,66 @@ fn accept_error_child() {
     run_until("both connections", || new_connections.get() == 2);
     println!("child accept_error_child done");
 }
+
+// ----- no user code under the server's borrows ---------------------------------
+
+/// Runs its closure when dropped: a user's closure with a destructor.
+struct OnDrop(Option<Box<dyn FnOnce()>>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+/// Replacing the incoming-connection handler drops the old one after the
+/// server's borrow is released, so its destructor may use the server: here
+/// it installs a fallback handler (under the borrow this panicked with
+/// "already borrowed"). The destructor runs after the replacement, so what
+/// it installs is the handler that stays.
+#[test]
+fn replaced_incoming_handler_is_dropped_outside_the_borrow() {
+    let server = local_server();
+    let weak = server.downgrade();
+    let fallback_calls = Rc::new(Cell::new(0));
+    let f = fallback_calls.clone();
+    let guard = OnDrop(Some(Box::new(move || {
+        let server = weak.upgrade().expect("the server outlives its handler");
+        server.set_incoming_connection_handler(move |_fd| f.set(f.get() + 1));
+    })));
+    server.set_incoming_connection_handler(move |_fd| {
+        let _keep = &guard;
+    });
+    server.set_incoming_connection_handler(|_fd| panic!("replaced by the fallback"));
+
+    let _client = StdStream::connect(("127.0.0.1", server.server_port())).unwrap();
+    run_until("the fallback handler", || fallback_calls.get() == 1);
+}
+
+/// Deleting the server drops its incoming-connection handler (after the
+/// borrow), as deleting a Qt object ends what it owns: a handler holding
+/// the server no longer keeps it alive in a cycle, and its destructor may
+/// use the server.
+#[test]
+fn delete_later_drops_the_incoming_handler() {
+    let server = local_server();
+    let dropped = Rc::new(Cell::new(false));
+    let d = dropped.clone();
+    let weak = server.downgrade();
+    let guard = OnDrop(Some(Box::new(move || {
+        // The server is being deleted: no handle can be had, but asking
+        // must not panic.
+        assert!(weak.upgrade().is_none());
+        d.set(true);
+    })));
+    let held = server.clone();
+    server.set_incoming_connection_handler(move |_fd| {
+        let _keep = (&guard, &held);
+    });
+    server.delete_later();
+    EventDispatcher::send_posted_deletes();
+    assert!(server.is_deleted());
+    assert!(dropped.get(), "the handler was not dropped");
+}

@@ -380,7 +380,11 @@ impl HostInfo {
     /// ```
     pub fn lookup_host(name: &str, on_result: impl FnOnce(&HostInfo) + 'static) -> LookupId {
         let id = next_id();
-        CALLBACKS.with(|callbacks| callbacks.borrow_mut().insert(id, Box::new(on_result)));
+        let stale =
+            CALLBACKS.with(|callbacks| callbacks.borrow_mut().insert(id, Box::new(on_result)));
+        // An id reused after wrapping replaces a callback that was never
+        // delivered: dropped here, outside the table's borrow.
+        drop(stale);
         lock(in_flight()).insert(id, false);
 
         if let Some(info) = answer_locally(name) {

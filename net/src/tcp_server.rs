@@ -595,7 +595,9 @@ impl TcpServer {
     /// });
     /// ```
     pub fn set_incoming_connection_handler(&self, handler: impl FnMut(OwnedFd) + 'static) {
-        *self.core.incoming.borrow_mut() = Some(Box::new(handler));
+        let old = self.core.incoming.replace(Some(Box::new(handler)));
+        // Dropped after the borrow: its destructor may use the server.
+        drop(old);
     }
 
     /// Blocks until a connection arrives (accepting it as the loop would,
@@ -700,6 +702,10 @@ impl ServerCore {
             // Qt deletes a server's children with it.
             let children = std::mem::take(&mut *self.children.borrow_mut());
             drop(children);
+            // The handler goes too (it may hold the server: a cycle), and
+            // is dropped after the borrow.
+            let handler = self.incoming.take();
+            drop(handler);
             self.life.finish();
             self.new_connection.disconnect_all();
             self.pending_connection_available.disconnect_all();
@@ -803,10 +809,19 @@ impl ServerCore {
         match handler {
             Some(mut handler) => {
                 handler(OwnedFd::from(stream));
-                let mut slot = self.incoming.borrow_mut();
-                if slot.is_none() {
-                    *slot = Some(handler);
-                }
+                // Put back unless the handler installed another one (or
+                // the server was deleted); a handler not put back is
+                // dropped here, after the borrow.
+                let unused = {
+                    let mut slot = self.incoming.borrow_mut();
+                    if slot.is_none() && !self.life.is_deleted() {
+                        *slot = Some(handler);
+                        None
+                    } else {
+                        Some(handler)
+                    }
+                };
+                drop(unused);
             }
             None => match TcpSocket::from_accepted(stream, peer, self.accepted_local()) {
                 Ok(socket) => {

@@ -124,7 +124,8 @@ impl SocketCore {
             plan.addresses.len()
         };
         if addresses == 0 {
-            drop(self.d.borrow_mut().take_connect_plan());
+            let plan = self.d.borrow_mut().take_connect_plan();
+            drop(plan);
             self.change_state(SocketState::Unconnected);
             self.raise(SocketError::HostNotFound, text::HOST_NOT_FOUND);
             return;
@@ -143,18 +144,17 @@ impl SocketCore {
     /// Qt: `_q_connectToNextAddress`.
     pub(crate) fn connect_to_next_address(&self) {
         loop {
-            let next = {
+            let (next, timer) = {
                 let mut d = self.d.borrow_mut();
                 d.stream = None;
                 d.registration = None;
                 match d.connect_plan() {
-                    Some(plan) => {
-                        plan.timer = None;
-                        plan.addresses.pop_front()
-                    }
+                    Some(plan) => (plan.addresses.pop_front(), plan.timer.take()),
                     None => return,
                 }
             };
+            // A timer is dropped outside the borrow (it emits `destroyed`).
+            drop(timer);
             let Some(address) = next else {
                 self.connect_failed();
                 return;
@@ -181,10 +181,8 @@ impl SocketCore {
 
     /// All addresses failed: `Unconnected`, then the last attempt's error.
     fn connect_failed(&self) {
-        let failure = {
-            let mut d = self.d.borrow_mut();
-            d.take_connect_plan().and_then(|plan| plan.last_error)
-        };
+        let plan = self.d.borrow_mut().take_connect_plan();
+        let failure = plan.and_then(|plan| plan.last_error);
         let (error, text) = failure.unwrap_or((
             SocketError::ConnectionRefused,
             std::borrow::Cow::Borrowed(text::REFUSED),
@@ -299,9 +297,10 @@ impl SocketCore {
 
     /// Qt: `fetchConnectionParameters`: `Connected`, then `connected`.
     fn connection_made(&self, peer: SocketAddr) {
+        let plan = self.d.borrow_mut().take_connect_plan();
+        drop(plan);
         let (pending_close, has_data) = {
             let mut d = self.d.borrow_mut();
-            drop(d.take_connect_plan());
             let local = d.stream.as_ref().and_then(|s| s.local_addr().ok());
             d.set_peer(&HostAddress::from(peer.ip()), peer.port());
             if let Some(local) = local {
