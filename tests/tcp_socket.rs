@@ -2014,3 +2014,55 @@ fn sigpipe_child() {
     );
     println!("child sigpipe_child done");
 }
+
+// ----- huge durations and sizes are ordinary arguments ---------------------
+
+/// `Duration::MAX` means "forever": as the connect timeout (it panicked
+/// with "overflow when adding duration to instant" when the attempt's
+/// timer was armed) and as every wait's timeout.
+#[test]
+fn duration_max_means_forever() {
+    let server = local_server();
+    let client = TcpSocket::new();
+    client.set_connect_timeout(Duration::MAX);
+    assert_eq!(client.connect_timeout(), Duration::MAX);
+    client.connect_to_host("127.0.0.1", server.server_port());
+    assert!(client.wait_for_connected(Some(Duration::MAX)));
+    assert_eq!(
+        server.wait_for_new_connection(Some(Duration::MAX)),
+        (true, false)
+    );
+    let passive = server.next_pending_connection().unwrap();
+
+    passive.write(b"line\nrest").unwrap();
+    assert!(passive.wait_for_bytes_written(Some(Duration::MAX)));
+    assert!(client.wait_for_ready_read(Some(Duration::MAX)));
+    passive.disconnect_from_host();
+    assert!(client.wait_for_disconnected(Some(Duration::MAX)));
+
+    // The loop's path: connected through the event loop, no blocking wait.
+    let looped = TcpSocket::new();
+    looped.set_connect_timeout(Duration::MAX);
+    looped.connect_to_host("127.0.0.1", server.server_port());
+    run_until("the connection", || {
+        looped.state() == SocketState::Connected
+    });
+}
+
+/// Reads, peeks and line reads with `usize::MAX` take what is buffered;
+/// a read-buffer limit of `i64::MAX` is no limit in practice.
+#[test]
+fn huge_sizes_read_what_is_there() {
+    let (client, mut peer) = std_pair();
+    client.set_read_buffer_size(i64::MAX);
+    assert_eq!(client.read_buffer_size(), i64::MAX);
+    peer.write_all(b"one\ntwo\nthree").unwrap();
+    run_until("all 13 bytes", || client.bytes_available() == 13);
+    assert_eq!(client.peek(usize::MAX).unwrap(), b"one\ntwo\nthree");
+    assert_eq!(client.read_line(usize::MAX).unwrap(), b"one\n");
+    assert_eq!(client.read(usize::MAX).unwrap(), b"two\nthree");
+    assert_eq!(client.read(usize::MAX).unwrap(), b"");
+    peer.write_all(b"four").unwrap();
+    run_until("4 more bytes", || client.bytes_available() == 4);
+    assert_eq!(client.skip(usize::MAX).unwrap(), 4);
+}

@@ -1191,3 +1191,38 @@ fn oracle_udp_unconnected_to_closed_port() {
     assert_eq!(u.state(), SocketState::Bound);
     assert_eq!(u.error(), SocketError::Unknown);
 }
+
+// ----- huge sizes are ordinary arguments -----------------------------------
+
+/// `receive_datagram(Some(usize::MAX))` takes the next datagram whole; the
+/// size only caps it. It used to allocate `usize::MAX` bytes first
+/// ("capacity overflow"). With nothing pending it reports Qt's error.
+#[test]
+fn receive_datagram_with_a_huge_max_size() {
+    let socket = bound(SpecialAddress::LocalHost);
+    let port = socket.local_port();
+    socket
+        .write_datagram(b"hello", &local_host(), port)
+        .unwrap();
+    assert!(socket.wait_for_ready_read(WAIT));
+    let dgram = socket.receive_datagram(Some(usize::MAX));
+    assert!(dgram.is_valid());
+    assert_eq!(dgram.data(), b"hello");
+    assert_eq!(dgram.sender_port(), Some(port));
+
+    let none = socket.receive_datagram(Some(usize::MAX));
+    assert!(none.data().is_empty());
+    assert_eq!(socket.error(), SocketError::Temporary);
+
+    // A datagram of the largest size still arrives whole.
+    let big = vec![5u8; 65_507];
+    socket.write_datagram(&big, &local_host(), port).unwrap();
+    assert!(socket.wait_for_ready_read(WAIT));
+    assert_eq!(socket.receive_datagram(Some(usize::MAX)).data(), big);
+    // And a smaller max still truncates, as in Qt.
+    socket
+        .write_datagram(b"abcdef", &local_host(), port)
+        .unwrap();
+    assert!(socket.wait_for_ready_read(WAIT));
+    assert_eq!(socket.receive_datagram(Some(3)).data(), b"abc");
+}

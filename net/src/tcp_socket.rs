@@ -833,7 +833,8 @@ impl TcpSocket {
     }
 
     /// Sets the per-attempt connect timeout (an extension; see
-    /// [`connect_timeout`](Self::connect_timeout)).
+    /// [`connect_timeout`](Self::connect_timeout)). `Duration::MAX` means
+    /// no timeout: an attempt waits until the OS gives up.
     ///
     /// # Examples
     ///

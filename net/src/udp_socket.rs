@@ -399,7 +399,8 @@ impl UdpSocket {
 
     /// Reads the next datagram with its whole header: sender, destination,
     /// hop limit and interface. `max` limits the payload (the rest is
-    /// lost); `None` reads it whole. An invalid (null) datagram means none
+    /// lost; a `max` above the largest datagram, up to `usize::MAX`, reads
+    /// it whole without allocating more); `None` reads it whole. An invalid (null) datagram means none
     /// was read: with `None` and nothing pending it returns one quietly,
     /// otherwise after `error_occurred` as [`read_datagram`](Self::read_datagram).
     ///

@@ -8,6 +8,9 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
 
 use sigloop_core::{OpenMode, Timer, TimerType};
 use socket2::{Domain, Socket};
@@ -18,7 +21,15 @@ use super::{from_io, text, Op, SocketError, SocketState, SocketType};
 use crate::host_address::{HostAddress, NetworkLayerProtocol};
 use crate::host_info::HostInfo;
 
-const EINPROGRESS: i32 = 115;
+/// Whether a timer can be armed `timeout` from now: a timeout so long that
+/// its deadline does not fit an `Instant` (`Duration::MAX`) means "never".
+/// The hour of margin covers the time between this check and the timer's
+/// own arithmetic.
+fn has_deadline(timeout: Duration) -> bool {
+    Instant::now()
+        .checked_add(timeout.saturating_add(Duration::from_secs(3600)))
+        .is_some()
+}
 
 impl SocketCore {
     /// Qt: `QAbstractSocket::connectToHost(hostName, port, mode, protocol)`.
@@ -208,7 +219,7 @@ impl SocketCore {
         };
         match socket.connect(&target.into()) {
             Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(EINPROGRESS) => {}
+            Err(e) if e.raw_os_error() == Some(Errno::EINPROGRESS as i32) => {}
             Err(e) => return Err(from_io(Op::Connect, &e)),
         }
         let mut stream = Transport::from_socket(self.kind, socket);
@@ -238,6 +249,10 @@ impl SocketCore {
 
     fn arm_connect_timer(&self) {
         let timeout = self.d.borrow().connect_timeout();
+        if !has_deadline(timeout) {
+            // `Duration::MAX` and the like: the attempt never times out.
+            return;
+        }
         let timer = Timer::new();
         timer.set_single_shot(true);
         timer.set_timer_type(TimerType::Precise);

@@ -52,8 +52,12 @@ enum Peek {
 }
 
 /// `errno` values the code checks.
-const EMSGSIZE: i32 = 90;
-const ECONNRESET: i32 = 104;
+const EMSGSIZE: i32 = Errno::EMSGSIZE as i32;
+const ECONNRESET: i32 = Errno::ECONNRESET as i32;
+const EPIPE: i32 = Errno::EPIPE as i32;
+
+/// The largest UDP payload (65535 bytes less the UDP header).
+const MAX_DATAGRAM: usize = 65_535 - 8;
 
 fn errno_of(err: &io::Error) -> i32 {
     err.raw_os_error().unwrap_or(0)
@@ -97,7 +101,8 @@ impl SocketCore {
             .unwrap_or_else(|| SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)));
         let mut result =
             crate::socket_util::bind_socket(super::SocketType::Udp, target, mode, dual);
-        if dual && matches!(&result, Err(e) if e.raw_os_error() == Some(97)) {
+        if dual && matches!(&result, Err(e) if e.raw_os_error() == Some(Errno::EAFNOSUPPORT as i32))
+        {
             // No IPv6 (EAFNOSUPPORT): Any falls back to AnyIPv4, as Qt's
             // engine does.
             let v4 = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
@@ -306,7 +311,10 @@ impl SocketCore {
             return NetworkDatagram::new();
         }
         let size = match max {
-            Some(max) => max,
+            // No more room than a datagram can take: a huge `max` is an
+            // ordinary argument, not an allocation. (No peek here: it would
+            // consume a pending error that the read must report.)
+            Some(max) => max.min(MAX_DATAGRAM),
             None => match self.peek() {
                 Peek::Datagram(n) => n,
                 // Qt returns before re-enabling the notifier here.
@@ -321,6 +329,11 @@ impl SocketCore {
         match result {
             Ok((n, sender, destination, hop_limit, interface)) => {
                 data.truncate(n);
+                if data.capacity() > 2 * n.max(1024) {
+                    // A generous `max` should not leave the room in every
+                    // datagram it received.
+                    data.shrink_to_fit();
+                }
                 NetworkDatagram::received(data, sender, destination, hop_limit, interface)
             }
             Err(err) => {
@@ -479,7 +492,7 @@ impl SocketCore {
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
             Err(err) => {
-                if matches!(errno_of(&err), EMSGSIZE | ECONNRESET | 32) {
+                if matches!(errno_of(&err), EMSGSIZE | ECONNRESET | EPIPE) {
                     let (error, text) = from_io(Op::Write, &err);
                     self.set_error(error, text);
                 }
