@@ -4,8 +4,11 @@
 //! `QNetworkDatagram::makeReply()`.
 //!
 //! The peer runs on the project's `.venv/bin/python`; `bash .ci/run`
-//! creates that venv with PySide6. The test fails loudly when it is
-//! missing. Loopback only; every wait is bounded.
+//! creates that venv with PySide6. Without it the tests do not run and say
+//! so on stderr, unless `SIGLOOP_REQUIRE_PEERS=1` (set by `.ci/test`)
+//! makes them fail (see `support::peers`). Loopback only; every wait is bounded.
+
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,15 +22,7 @@ use sigloop::{ElapsedTimer, EventDispatcher, ProcessEventsFlags, Timer, TimerTyp
 const STEP: Duration = Duration::from_secs(30);
 
 fn venv_python() -> PathBuf {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: this test needs PySide6 in the project's virtual environment. \
-         Run `bash .ci/run` from the repository root (it creates .venv and installs it), \
-         then run the tests again.",
-        python.display()
-    );
-    python
+    support::peers::venv_python()
 }
 
 /// The Qt peer; killed on drop.
@@ -97,6 +92,9 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn datagrams_both_ways_with_a_qt_peer() {
+    if support::peers::python("interop_udp::datagrams_both_ways_with_a_qt_peer").is_none() {
+        return;
+    }
     let (peer, peer_port) = Peer::start();
     let local = HostAddress::from(SpecialAddress::LocalHost);
     let socket = UdpSocket::new();
@@ -143,6 +141,9 @@ fn datagrams_both_ways_with_a_qt_peer() {
 
 #[test]
 fn connected_socket_with_a_qt_peer() {
+    if support::peers::python("interop_udp::connected_socket_with_a_qt_peer").is_none() {
+        return;
+    }
     let (peer, peer_port) = Peer::start();
     let socket = UdpSocket::new();
     socket.connect_to_host("127.0.0.1", peer_port);
@@ -163,4 +164,42 @@ fn connected_socket_with_a_qt_peer() {
     }
     socket.write(b"quit").unwrap();
     assert!(peer.line().ends_with(" 4 71756974"));
+}
+
+/// The mechanism every real-peer test uses: a missing peer skips the test
+/// with a notice, unless peers are required (`.ci/test`), where it fails.
+#[test]
+fn a_missing_peer_skips_unless_peers_are_required() {
+    use support::peers::require_with;
+    let mut notice = Vec::new();
+    assert_eq!(
+        require_with("t", "a peer", Some(7), true, &mut notice),
+        Some(7)
+    );
+    assert_eq!(
+        require_with("t", "a peer", Some(7), false, &mut notice),
+        Some(7)
+    );
+    assert!(notice.is_empty(), "a test that runs says nothing");
+
+    assert_eq!(
+        require_with::<u8>("t", "a peer", None, false, &mut notice),
+        None
+    );
+    let notice = String::from_utf8(notice).unwrap();
+    assert!(
+        notice.starts_with("SKIPPED t: NOT RUN, needs a peer"),
+        "{notice}"
+    );
+    assert!(notice.contains("bash .ci/test"), "{notice}");
+
+    let required =
+        std::panic::catch_unwind(|| require_with::<u8>("t", "a peer", None, true, &mut Vec::new()));
+    let message = required.expect_err("a required missing peer fails the test");
+    let text = message
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .unwrap_or_default();
+    assert!(text.contains("SIGLOOP_REQUIRE_PEERS"), "{text}");
+    assert!(text.contains("bash .ci/test"), "{text}");
 }
