@@ -42,8 +42,6 @@ use sigloop::{
     LoopHandle, SocketError, SpecialAddress, TcpServer, TcpSocket, Timer,
 };
 
-/// The PySide6 version `.ci/run` pins.
-const PINNED_PYSIDE: &str = "6.11.3";
 /// The longest a peer may take to print a line, or a process to finish.
 const STEP: Duration = Duration::from_secs(60);
 /// The longest one exchange may keep our event loop running.
