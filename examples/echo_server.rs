@@ -26,6 +26,9 @@
 //!                          socket, &QObject::deleteLater);
 //!     }
 //! });
+//! QObject::connect(&server, &QTcpServer::acceptError, [&] {
+//!     QTimer::singleShot(100, &server, &QTcpServer::resumeAccepting);
+//! });
 //! return app.exec();
 //! ```
 //!
@@ -34,9 +37,13 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use sigloop::net::{HostAddress, SpecialAddress, TcpServer};
-use sigloop::{EventDispatcher, IoDevice};
+use sigloop::{EventDispatcher, IoDevice, Timer};
+
+/// How long accepting rests after an accept error before it resumes.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// What the command line asked for.
 struct Args {
@@ -104,6 +111,20 @@ fn main() -> ExitCode {
     if std::io::stdout().flush().is_err() {
         return ExitCode::FAILURE;
     }
+
+    // Qt pauses accepting when an accept fails (EMFILE: out of descriptors)
+    // and emits acceptError. Resume after a short back-off, once closed
+    // connections may have given descriptors back; resuming at once would
+    // fail at once again and spin. Qt: QTimer::singleShot(100, &server,
+    // &QTcpServer::resumeAccepting).
+    let _retry = server.accept_error().connect_to(&server, |server, error| {
+        eprintln!(
+            "echo_server: accept failed: {error} ({}); retrying in {} ms",
+            server.error_string(),
+            ACCEPT_RETRY.as_millis()
+        );
+        Timer::single_shot_to(server, ACCEPT_RETRY, TcpServer::resume_accepting);
+    });
 
     // As in Qt, the server owns every socket it accepted until the socket
     // is deleted, so the slot keeps no handle of its own.

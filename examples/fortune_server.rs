@@ -31,6 +31,7 @@
 //! | `out << QString` | `out.write(text)` (`&str`, or `Option<&str>` for a null string) |
 //! | `QTcpSocket::write`, `disconnectFromHost` | [`IoDevice::write`], [`TcpSocket::disconnect_from_host`] |
 //! | `disconnected` → `deleteLater` | [`TcpSocket::disconnected`] → [`TcpSocket::delete_later`] |
+//! | `acceptError` → `QTimer::singleShot(100, &server, &QTcpServer::resumeAccepting)` | [`TcpServer::accept_error`] → [`Timer::single_shot_to`] with [`TcpServer::resume_accepting`] |
 //!
 //! The heart of Qt's `Server::sendFortune()`:
 //!
@@ -53,9 +54,13 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use sigloop::net::{HostAddress, SpecialAddress, TcpServer, TcpSocket};
-use sigloop::{DataStream, DataStreamVersion, EventDispatcher, IoDevice};
+use sigloop::{DataStream, DataStreamVersion, EventDispatcher, IoDevice, Timer};
+
+/// How long accepting rests after an accept error before it resumes.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// The fortunes of Qt's example.
 const FORTUNES: [&str; 7] = [
@@ -184,6 +189,20 @@ fn main() -> ExitCode {
     if std::io::stdout().flush().is_err() {
         return ExitCode::FAILURE;
     }
+
+    // Qt pauses accepting when an accept fails (EMFILE: out of descriptors)
+    // and emits acceptError. Resume after a short back-off, once closed
+    // connections may have given descriptors back; resuming at once would
+    // fail at once again and spin. Qt: QTimer::singleShot(100, &server,
+    // &QTcpServer::resumeAccepting).
+    let _retry = server.accept_error().connect_to(&server, |server, error| {
+        eprintln!(
+            "fortune_server: accept failed: {error} ({}); retrying in {} ms",
+            server.error_string(),
+            ACCEPT_RETRY.as_millis()
+        );
+        Timer::single_shot_to(server, ACCEPT_RETRY, TcpServer::resume_accepting);
+    });
 
     let fortune = args.fortune;
     let _accept = server

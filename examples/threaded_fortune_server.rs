@@ -34,6 +34,7 @@
 //! | `out.setVersion(QDataStream::Qt_5_10); out << text;` | [`DataStream::writer`], [`DataStreamVersion::QT_5_10`], `write(text)` |
 //! | `write(block)`, `disconnectFromHost()` | [`IoDevice::write`], [`TcpSocket::disconnect_from_host`] |
 //! | `waitForDisconnected()`, then the thread ends | `disconnected` → [`TcpSocket::delete_later`] on the worker's loop |
+//! | `acceptError` → `QTimer::singleShot(100, &server, &QTcpServer::resumeAccepting)` | [`TcpServer::accept_error`] → [`Timer::single_shot_to`] with [`TcpServer::resume_accepting`] |
 //!
 //! The heart of Qt's `FortuneThread::run()`:
 //!
@@ -62,9 +63,15 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use sigloop::net::{HostAddress, SocketState, SpecialAddress, TcpServer, TcpSocket};
-use sigloop::{DataStream, DataStreamVersion, EventDispatcher, IoDevice, LoopThread, OpenMode};
+use sigloop::{
+    DataStream, DataStreamVersion, EventDispatcher, IoDevice, LoopThread, OpenMode, Timer,
+};
+
+/// How long accepting rests after an accept error before it resumes.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// The fortunes of Qt's example.
 const FORTUNES: [&str; 7] = [
@@ -243,6 +250,20 @@ fn main() -> ExitCode {
                 "threaded_fortune_server: worker {worker} is gone; connection {connection} dropped"
             );
         }
+    });
+
+    // Qt pauses accepting when an accept fails (EMFILE: out of descriptors)
+    // and emits acceptError. Resume after a short back-off, once closed
+    // connections may have given descriptors back; resuming at once would
+    // fail at once again and spin. Qt: QTimer::singleShot(100, &server,
+    // &QTcpServer::resumeAccepting).
+    let _retry = server.accept_error().connect_to(&server, |server, error| {
+        eprintln!(
+            "threaded_fortune_server: accept failed: {error} ({}); retrying in {} ms",
+            server.error_string(),
+            ACCEPT_RETRY.as_millis()
+        );
+        Timer::single_shot_to(server, ACCEPT_RETRY, TcpServer::resume_accepting);
     });
 
     if let Err(err) = server.listen(&address, args.port) {
