@@ -1050,3 +1050,52 @@ fn delete_later_drops_the_incoming_handler() {
     assert!(server.is_deleted());
     assert!(dropped.get(), "the handler was not dropped");
 }
+
+/// The recovery `accept_error`'s documentation shows: resume after a
+/// 100 ms back-off. While descriptors stay exhausted the server retries
+/// every 100 ms using next to no CPU (resuming from the slot itself spun);
+/// once they are back, the connection that waited is accepted.
+#[test]
+fn accept_error_recovers_after_a_back_off() {
+    support::isolate::run_test_in_child(
+        support::isolate::Isolation::FdLimit(64),
+        "accept_error_recovers_after_a_back_off_child",
+    );
+}
+
+#[test]
+fn accept_error_recovers_after_a_back_off_child() {
+    if !support::isolate::is_child_for("accept_error_recovers_after_a_back_off_child") {
+        return;
+    }
+    let server = local_server();
+    let failures = Rc::new(Cell::new(0));
+    let f = failures.clone();
+    let _retry = server.accept_error().connect_to(&server, move |server, _| {
+        f.set(f.get() + 1);
+        sigloop::Timer::single_shot_to(
+            server,
+            Duration::from_millis(100),
+            TcpServer::resume_accepting,
+        );
+    });
+    let new_connections = counter(server.new_connection());
+    let client = StdStream::connect(("127.0.0.1", server.server_port())).unwrap();
+
+    // Opened first: it needs a descriptor.
+    let mut cpu = support::isolate::ThreadCpu::new();
+    let hog = support::isolate::exhaust_fds();
+    run_until("the first accept error", || failures.get() == 1);
+    let (cpu_before, started) = (cpu.used(), std::time::Instant::now());
+    run_until("two retries", || failures.get() == 3);
+    let (used, wall) = (cpu.used() - cpu_before, started.elapsed());
+    assert!(wall >= Duration::from_millis(150), "retried after {wall:?}");
+    assert!(used < wall / 4, "{used:?} of CPU in {wall:?}: it spins");
+    assert_eq!(new_connections.get(), 0);
+    assert!(server.is_listening());
+
+    drop(hog);
+    run_until("the waiting connection", || new_connections.get() == 1);
+    assert!(server.next_pending_connection().is_some());
+    drop(client);
+}

@@ -31,9 +31,16 @@ type IncomingHandler = Box<dyn FnMut(OwnedFd)>;
 /// [`next_pending_connection`](Self::next_pending_connection). When
 /// [`max_pending_connections`](Self::max_pending_connections) sockets wait
 /// in the queue, accepting pauses (the kernel backlog keeps queueing) until
-/// one is taken. An accept error pauses accepting until
-/// [`resume_accepting`](Self::resume_accepting), so descriptor exhaustion
-/// cannot spin.
+/// one is taken.
+///
+/// An accept error (most often `EMFILE`: the process is out of
+/// descriptors) pauses accepting and emits
+/// [`accept_error`](Self::accept_error), as in Qt. The server then takes no
+/// connection, while [`is_listening`](Self::is_listening) stays true, until
+/// [`resume_accepting`](Self::resume_accepting). Resume after a delay (see
+/// [`accept_error`](Self::accept_error)): resuming at once while
+/// descriptors are still exhausted fails again at once, over and over, at
+/// full CPU.
 ///
 /// Qt: `QTcpServer`.
 ///
@@ -210,16 +217,28 @@ impl TcpServer {
         &self.core.pending_connection_available
     }
 
-    /// Emitted when `accept` fails; accepting is paused first.
+    /// Emitted when `accept` fails; accepting is paused first and stays
+    /// paused until [`resume_accepting`](Self::resume_accepting).
     /// Qt: `QTcpServer::acceptError(SocketError)`.
+    ///
+    /// The usual cause is descriptor exhaustion (`EMFILE`,
+    /// [`SocketError::SocketResource`]), which lasts until connections
+    /// close. Resume after a short back-off, as below: resuming from the
+    /// slot itself fails again at once while descriptors are exhausted, and
+    /// the server spins at full CPU.
     ///
     /// # Examples
     ///
     /// ```
-    /// let server = sigloop_net::TcpServer::new();
+    /// use std::time::Duration;
+    /// use sigloop_core::Timer;
+    /// use sigloop_net::TcpServer;
+    ///
+    /// let server = TcpServer::new();
     /// let _c = server.accept_error().connect_to(&server, |server, error| {
-    ///     eprintln!("{error}: {}", server.error_string());
-    ///     server.resume_accepting();
+    ///     eprintln!("accept failed: {error}: {}", server.error_string());
+    ///     // Qt: QTimer::singleShot(100, &server, &QTcpServer::resumeAccepting)
+    ///     Timer::single_shot_to(server, Duration::from_millis(100), TcpServer::resume_accepting);
     /// });
     /// ```
     pub fn accept_error(&self) -> &Signal<SocketError> {
@@ -464,7 +483,8 @@ impl TcpServer {
         }
     }
 
-    /// Takes connections again (also after an accept error).
+    /// Takes connections again (also after an accept error: call it after
+    /// a delay then, see [`accept_error`](Self::accept_error)).
     /// Qt: `QTcpServer::resumeAccepting()`.
     ///
     /// # Examples
