@@ -55,6 +55,9 @@ const FORTUNES: [&str; 7] = [
     "Computers are not intelligent. They only think they are.",
 ];
 
+/// How long accepting rests after an accept error before it resumes.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
 /// How long the demo may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -93,6 +96,15 @@ fn main() -> ExitCode {
         server.server_address(),
         server.server_port()
     );
+    // An accept that fails (EMFILE: out of descriptors) pauses accepting;
+    // resume after a short back-off, as the server examples do.
+    let _retry = server.accept_error().connect_to(&server, |server, error| {
+        eprintln!(
+            "demo: accept failed: {error} ({}); retrying",
+            server.error_string()
+        );
+        Timer::single_shot_to(server, ACCEPT_RETRY, TcpServer::resume_accepting);
+    });
     let _serve = server.new_connection().connect_to(&server, |server, _| {
         while let Some(connection) = server.next_pending_connection() {
             let pick = RandomState::new().build_hasher().finish() % FORTUNES.len() as u64;

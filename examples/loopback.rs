@@ -56,6 +56,10 @@ const PAYLOAD_SIZE: u64 = 64 * 1024;
 /// Progress is reported each time a side passes a multiple of this.
 const PROGRESS_STEP: u64 = 10 * MB;
 const MB: u64 = 1024 * 1024;
+
+/// How long accepting rests after an accept error before it resumes.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
 /// How long the whole transfer may take.
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -267,6 +271,16 @@ fn main() -> ExitCode {
         eprintln!("loopback: cannot listen: {err} ({})", server.error_string());
         return ExitCode::FAILURE;
     }
+
+    // An accept that fails (EMFILE: out of descriptors) pauses accepting;
+    // resume after a short back-off, as the server examples do.
+    let _retry = server.accept_error().connect_to(&server, |server, error| {
+        eprintln!(
+            "loopback: accept failed: {error} ({}); retrying",
+            server.error_string()
+        );
+        Timer::single_shot_to(server, ACCEPT_RETRY, TcpServer::resume_accepting);
+    });
 
     // Qt: Dialog::acceptConnection.
     let _accept = {
