@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use sigloop_core::{EventDispatcher, IoHandler, IoRegistration, Lifecycle, Readiness};
+use sigloop_core::{
+    EventDispatcher, Handle, IoHandler, IoRegistration, Lifecycle, Object, Readiness,
+};
 use sigloop_signals::{Receiver, Signal};
 use socket2::Socket;
 
@@ -35,6 +37,11 @@ type IncomingHandler = Box<dyn FnMut(OwnedFd)>;
 /// one is taken. An accept error pauses accepting until
 /// [`resume_accepting`](Self::resume_accepting), so descriptor exhaustion
 /// cannot spin.
+///
+/// Cloning counts one more handle; dropping the last one destroys the
+/// server as Qt's `delete` does (see [`Handle`]): it closes, deletes the
+/// connections it accepted that the application did not keep, emits
+/// `destroyed` and drops every connection.
 ///
 /// Qt: `QTcpServer`.
 ///
@@ -60,21 +67,7 @@ type IncomingHandler = Box<dyn FnMut(OwnedFd)>;
 /// ```
 #[derive(Clone)]
 pub struct TcpServer {
-    // Declared first so it drops while `core` is still alive.
-    owner: Rc<Owner>,
-    core: Rc<ServerCore>,
-}
-
-/// Shared by the application's handles only: the last one going destroys
-/// the server as Qt's `delete` does (close, `destroyed`, connections dropped).
-struct Owner(Weak<ServerCore>);
-
-impl Drop for Owner {
-    fn drop(&mut self) {
-        if let Some(core) = self.0.upgrade() {
-            core.delete_now();
-        }
-    }
+    core: Handle<ServerCore>,
 }
 
 /// A weak handle to a [`TcpServer`].
@@ -87,7 +80,6 @@ impl Drop for Owner {
 /// ```
 #[derive(Clone)]
 pub struct WeakTcpServer {
-    owner: Weak<Owner>,
     core: Weak<ServerCore>,
 }
 
@@ -170,8 +162,7 @@ impl TcpServer {
             life: Lifecycle::new(),
         });
         TcpServer {
-            owner: Rc::new(Owner(Rc::downgrade(&core))),
-            core,
+            core: Handle::new(core),
         }
     }
 
@@ -182,8 +173,7 @@ impl TcpServer {
     /// See [`WeakTcpServer`].
     pub fn downgrade(&self) -> WeakTcpServer {
         WeakTcpServer {
-            owner: Rc::downgrade(&self.owner),
-            core: Rc::downgrade(&self.core),
+            core: self.core.downgrade(),
         }
     }
 
@@ -664,7 +654,7 @@ impl TcpServer {
     /// assert!(server.is_deleted());
     /// ```
     pub fn delete_later(&self) {
-        let core = self.core.clone();
+        let core = Rc::clone(self.core.rc());
         self.core.life.delete_later(move || core.delete_now());
     }
 
@@ -690,6 +680,16 @@ fn wait_readable(fd: RawFd, timeout: Option<Duration>) -> io::Result<bool> {
         Ok(()) => Ok(!events.is_empty()),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+impl Object for ServerCore {
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
+    fn delete_now(&self) {
+        ServerCore::delete_now(self);
     }
 }
 
@@ -864,9 +864,7 @@ impl WeakTcpServer {
     ///
     /// See [`WeakTcpServer`].
     pub fn upgrade(&self) -> Option<TcpServer> {
-        let owner = self.owner.upgrade()?;
-        let core = self.core.upgrade()?;
-        (!core.life.is_deleted()).then_some(TcpServer { owner, core })
+        Handle::upgrade(&self.core).map(|core| TcpServer { core })
     }
 }
 
@@ -882,7 +880,7 @@ impl Receiver for TcpServer {
     }
 
     fn identity(&self) -> usize {
-        Rc::as_ptr(&self.core) as usize
+        self.core.as_ptr() as usize
     }
 }
 

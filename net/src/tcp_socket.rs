@@ -7,7 +7,7 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use mio::net::TcpStream;
-use sigloop_core::{DeviceError, OpenMode};
+use sigloop_core::{DeviceError, Handle, OpenMode};
 use sigloop_signals::{Receiver, Signal};
 use socket2::{SockRef, Socket};
 
@@ -60,7 +60,7 @@ use crate::socket::{
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpSocket {
-    core: Rc<SocketCore>,
+    core: Handle<SocketCore>,
 }
 
 /// A weak handle to a [`TcpSocket`].
@@ -97,7 +97,7 @@ impl TcpSocket {
     pub fn new() -> Self {
         let core = SocketCore::new(SocketType::Tcp);
         TcpSocket {
-            core: core.acquire(),
+            core: Handle::new(core),
         }
     }
 
@@ -108,7 +108,7 @@ impl TcpSocket {
     /// See [`WeakTcpSocket`].
     pub fn downgrade(&self) -> WeakTcpSocket {
         WeakTcpSocket {
-            core: Rc::downgrade(&self.core),
+            core: self.core.downgrade(),
         }
     }
 
@@ -969,7 +969,7 @@ impl TcpSocket {
     /// assert!(socket.is_deleted());
     /// ```
     pub fn delete_later(&self) {
-        let core = self.core.clone();
+        let core = Rc::clone(self.core.rc());
         self.core.life.delete_later(move || core.delete_now());
     }
 
@@ -1056,20 +1056,14 @@ fn addr_pair(addr: io::Result<std::net::SocketAddr>) -> (HostAddress, u16) {
     }
 }
 
+/// Cloning counts one more handle; dropping the last one destroys the
+/// socket as Qt's `delete` does (see [`Handle`]): it aborts (emitting what
+/// Qt's destructor emits), emits `destroyed` and drops every connection.
 impl Clone for TcpSocket {
     fn clone(&self) -> Self {
         TcpSocket {
-            core: self.core.acquire(),
+            core: self.core.clone(),
         }
-    }
-}
-
-/// Dropping the last application handle destroys the socket as Qt's
-/// `delete` does: it aborts (emitting what Qt's destructor emits), emits
-/// `destroyed` and drops every connection.
-impl Drop for TcpSocket {
-    fn drop(&mut self) {
-        self.core.release();
     }
 }
 
@@ -1086,10 +1080,7 @@ impl WeakTcpSocket {
     ///
     /// See [`WeakTcpSocket`].
     pub fn upgrade(&self) -> Option<TcpSocket> {
-        let core = self.core.upgrade()?;
-        (!core.life.is_deleted()).then(|| TcpSocket {
-            core: core.acquire(),
-        })
+        Handle::upgrade(&self.core).map(|core| TcpSocket { core })
     }
 }
 
@@ -1105,7 +1096,7 @@ impl Receiver for TcpSocket {
     }
 
     fn identity(&self) -> usize {
-        Rc::as_ptr(&self.core) as usize
+        self.core.as_ptr() as usize
     }
 }
 

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use sigloop_core::{DeviceError, OpenMode};
+use sigloop_core::{DeviceError, Handle, OpenMode};
 use sigloop_signals::{Receiver, Signal};
 use socket2::{InterfaceIndexOrAddress, SockRef};
 
@@ -54,7 +54,7 @@ use crate::socket::{BindMode, SocketError, SocketOption, SocketState, SocketType
 /// assert_eq!(EventDispatcher::exec(), 0);
 /// ```
 pub struct UdpSocket {
-    core: Rc<SocketCore>,
+    core: Handle<SocketCore>,
 }
 
 /// A weak handle to a [`UdpSocket`].
@@ -92,7 +92,7 @@ impl UdpSocket {
     pub fn new() -> Self {
         let core = SocketCore::new(SocketType::Udp);
         UdpSocket {
-            core: core.acquire(),
+            core: Handle::new(core),
         }
     }
 
@@ -103,7 +103,7 @@ impl UdpSocket {
     /// See [`WeakUdpSocket`].
     pub fn downgrade(&self) -> WeakUdpSocket {
         WeakUdpSocket {
-            core: Rc::downgrade(&self.core),
+            core: self.core.downgrade(),
         }
     }
 
@@ -1034,7 +1034,7 @@ impl UdpSocket {
     /// assert!(socket.is_deleted());
     /// ```
     pub fn delete_later(&self) {
-        let core = self.core.clone();
+        let core = Rc::clone(self.core.rc());
         self.core.life.delete_later(move || core.delete_now());
     }
 
@@ -1050,20 +1050,14 @@ impl UdpSocket {
     }
 }
 
+/// Cloning counts one more handle; dropping the last one destroys the
+/// socket as Qt's `delete` does (see [`Handle`]): it aborts (emitting what
+/// Qt's destructor emits), emits `destroyed` and drops every connection.
 impl Clone for UdpSocket {
     fn clone(&self) -> Self {
         UdpSocket {
-            core: self.core.acquire(),
+            core: self.core.clone(),
         }
-    }
-}
-
-/// Dropping the last application handle destroys the socket as Qt's
-/// `delete` does: it aborts (emitting what Qt's destructor emits), emits
-/// `destroyed` and drops every connection.
-impl Drop for UdpSocket {
-    fn drop(&mut self) {
-        self.core.release();
     }
 }
 
@@ -1080,10 +1074,7 @@ impl WeakUdpSocket {
     ///
     /// See [`WeakUdpSocket`].
     pub fn upgrade(&self) -> Option<UdpSocket> {
-        let core = self.core.upgrade()?;
-        (!core.life.is_deleted()).then(|| UdpSocket {
-            core: core.acquire(),
-        })
+        Handle::upgrade(&self.core).map(|core| UdpSocket { core })
     }
 }
 
@@ -1099,7 +1090,7 @@ impl Receiver for UdpSocket {
     }
 
     fn identity(&self) -> usize {
-        Rc::as_ptr(&self.core) as usize
+        self.core.as_ptr() as usize
     }
 }
 

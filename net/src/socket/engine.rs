@@ -13,7 +13,7 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use sigloop_core::{
-    EventDispatcher, IoHandler, IoRegistration, Lifecycle, OpenMode, Readiness, Timer,
+    EventDispatcher, IoHandler, IoRegistration, Lifecycle, Object, OpenMode, Readiness, Timer,
 };
 use sigloop_signals::Signal;
 
@@ -471,9 +471,6 @@ pub(crate) struct SocketCore {
     pub(crate) in_ready_read: Cell<bool>,
     /// A `bytes_written` slot is running: the same rule.
     pub(crate) in_bytes_written: Cell<bool>,
-    /// Application handles alive; the last one going is Qt's `delete`.
-    /// The loop and internal callbacks hold the core without counting.
-    handles: Cell<u32>,
 }
 
 impl SocketCore {
@@ -487,25 +484,7 @@ impl SocketCore {
             work: Cell::new(0),
             in_ready_read: Cell::new(false),
             in_bytes_written: Cell::new(false),
-            handles: Cell::new(0),
         })
-    }
-
-    /// Counts a new application handle.
-    pub(crate) fn acquire(self: &Rc<Self>) -> Rc<Self> {
-        self.handles.set(self.handles.get() + 1);
-        Rc::clone(self)
-    }
-
-    /// Drops an application handle; the last one destroys the socket as
-    /// Qt's destructor does (abort with its signals, `destroyed`, every
-    /// connection dropped).
-    pub(crate) fn release(&self) {
-        let left = self.handles.get() - 1;
-        self.handles.set(left);
-        if left == 0 {
-            self.delete_now();
-        }
     }
 
     pub(crate) fn state(&self) -> SocketState {
@@ -621,6 +600,21 @@ impl SocketCore {
                 parent.child_deleted(key as usize);
             }
         }
+    }
+}
+
+/// Application handles ([`Handle`](sigloop_core::Handle)s, counted in
+/// `life`) make the socket's public types; the last one going destroys
+/// the socket as Qt's destructor does (abort with its signals,
+/// `destroyed`, every connection dropped). The loop and internal callbacks
+/// hold the core without counting.
+impl Object for SocketCore {
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
+    fn delete_now(&self) {
+        SocketCore::delete_now(self);
     }
 }
 
