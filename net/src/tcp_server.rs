@@ -343,7 +343,7 @@ impl TcpServer {
     /// queue resumes accepting.
     ///
     /// As in Qt, the server owns the sockets it accepted: one stays alive
-    /// after the caller drops its handle, until [`TcpSocket::delete_later`]
+    /// after the caller drops its handle, until [`TcpSocket::delete_later`](crate::AbstractSocket::delete_later)
     /// (the usual reply to `disconnected`) or the server's destruction.
     ///
     /// Qt: `QTcpServer::nextPendingConnection()`.
