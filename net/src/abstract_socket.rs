@@ -774,7 +774,9 @@ impl AbstractSocket {
 
     /// Aborts, emits `destroyed` and drops all connections once control
     /// returns to the loop level this is called from. The usual reply to
-    /// `disconnected`. Qt: `QObject::deleteLater()`.
+    /// `disconnected`. A TCP socket's queued bytes are still sent (see
+    /// [`TcpSocket::linger_timeout`](crate::TcpSocket::linger_timeout)).
+    /// Qt: `QObject::deleteLater()`.
     ///
     /// # Examples
     ///

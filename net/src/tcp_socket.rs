@@ -24,8 +24,11 @@ use crate::socket::{text, SocketError, SocketState, SocketType};
 /// thread that made it. Writes go to a write buffer and are flushed by the
 /// loop (`write` never returns short); reads come from a read buffer the
 /// loop fills. Every signal is emitted in Qt's order (see the crate docs).
-/// Dropping the last handle aborts the connection, as Qt's destructor does;
-/// [`delete_later`](Self::delete_later) does so at the loop's next return.
+/// Dropping the last handle destroys the socket as Qt's destructor does
+/// (it aborts, with the abort's signals, then `destroyed`);
+/// [`delete_later`](AbstractSocket::delete_later) does so at the loop's
+/// next return. Unlike Qt, bytes still queued are not lost: the loop goes
+/// on sending them for up to [`linger_timeout`](Self::linger_timeout).
 ///
 /// The `QAbstractSocket` part (signals, state and errors, connecting and
 /// closing, `bind`, addresses, options, `wait_for_connected`, …) is
@@ -349,6 +352,49 @@ impl TcpSocket {
     /// ```
     pub fn set_connect_timeout(&self, timeout: Duration) {
         self.core.d.borrow_mut().rare_mut().connect_timeout = timeout;
+    }
+
+    /// How long the socket may go on sending after it is deleted (its
+    /// last handle dropped, or [`delete_later`](AbstractSocket::delete_later)):
+    /// 30 s unless set. An extension: Qt discards the write buffer when a
+    /// socket is deleted.
+    ///
+    /// Deleting a socket that is `Connected` or `Closing` with bytes still
+    /// in its write buffer shows the application what Qt's `delete` shows
+    /// (the abort's signals, `destroyed`, connections dropped), but the OS
+    /// socket and those bytes stay with the thread's loop, which sends
+    /// them and then closes as [`disconnect_from_host`](AbstractSocket::disconnect_from_host)
+    /// does: the peer gets every byte `write` accepted, then end of
+    /// stream. A write error ends it early; when the timeout passes first
+    /// the connection is reset. The loop must keep running for this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// assert_eq!(socket.linger_timeout(), std::time::Duration::from_secs(30));
+    /// ```
+    pub fn linger_timeout(&self) -> Duration {
+        self.core.d.borrow().linger_timeout()
+    }
+
+    /// Sets how long the socket may go on sending after it is deleted
+    /// (see [`linger_timeout`](Self::linger_timeout)). `Duration::ZERO`
+    /// restores Qt's behaviour: deletion discards what is still queued.
+    /// `Duration::MAX` means no bound: until the bytes are sent or a write
+    /// fails. To discard queued bytes once, call
+    /// [`abort`](AbstractSocket::abort) before dropping the socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// socket.set_linger_timeout(Duration::ZERO); // Qt: delete discards
+    /// assert_eq!(socket.linger_timeout(), Duration::ZERO);
+    /// ```
+    pub fn set_linger_timeout(&self, timeout: Duration) {
+        self.core.d.borrow_mut().rare_mut().linger_timeout = timeout;
     }
 
     // ----- blocking waits ------------------------------------------------

@@ -18,13 +18,13 @@ use crate::socket::{SocketError, SocketState, SocketType};
 /// A UDP socket driven by the thread's event loop, with Qt's states,
 /// signals and datagram rules.
 ///
-/// Bind it ([`bind`](Self::bind), [`bind_port`](Self::bind_port)) to
+/// Bind it ([`bind`](AbstractSocket::bind), [`bind_port`](AbstractSocket::bind_port)) to
 /// receive; [`write_datagram`](Self::write_datagram) sends (binding an
 /// unbound socket to the dual-stack Any address first, as Qt does).
 /// `ready_read` is emitted once per batch: no new `ready_read` comes until
 /// a datagram is read, and after any read a new one comes from the loop if
 /// more datagrams wait. A socket connected with
-/// [`connect_to_host`](Self::connect_to_host) also reads and writes one
+/// [`connect_to_host`](AbstractSocket::connect_to_host) also reads and writes one
 /// datagram per [`IoDevice`](sigloop_core::IoDevice) `read`/`write`.
 ///
 /// The `QAbstractSocket` part (signals, state and errors, `bind`,

@@ -229,6 +229,9 @@ pub(crate) struct Rare {
     pub(crate) peer_name: String,
     pub(crate) connect: Option<ConnectPlan>,
     pub(crate) connect_timeout: Duration,
+    /// How long the socket may go on sending after it is deleted (see
+    /// `linger.rs`).
+    pub(crate) linger_timeout: Duration,
     /// A socket made by `bind` and kept for the next connect.
     pub(crate) bound: Option<socket2::Socket>,
     pub(crate) read_buffer_size: i64,
@@ -243,6 +246,7 @@ impl Default for Rare {
             peer_name: String::new(),
             connect: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            linger_timeout: super::linger::DEFAULT_LINGER,
             bound: None,
             read_buffer_size: 0,
             peer_scope: String::new(),
@@ -336,6 +340,11 @@ impl Data {
     pub(crate) fn connect_timeout(&self) -> Duration {
         self.rare()
             .map_or(DEFAULT_CONNECT_TIMEOUT, |r| r.connect_timeout)
+    }
+
+    pub(crate) fn linger_timeout(&self) -> Duration {
+        self.rare()
+            .map_or(super::linger::DEFAULT_LINGER, |r| r.linger_timeout)
     }
 
     /// Qt's read buffer limit (0: unlimited).
@@ -586,9 +595,10 @@ impl SocketCore {
     }
 
     /// `delete_later`'s second half: abort, emit `destroyed`, drop every
-    /// connection.
+    /// connection. Bytes still queued go on being sent (`linger.rs`).
     pub(crate) fn delete_now(&self) {
         if self.life.begin_delete() {
+            self.linger_unsent();
             self.abort();
             self.life.finish();
             self.sig.disconnect_all();
