@@ -175,3 +175,22 @@ fn a_peer_that_never_reads_is_cut_off_at_the_linger_timeout() {
     );
     assert_eq!(error.unwrap().kind(), ErrorKind::ConnectionReset);
 }
+
+#[test]
+fn a_thread_that_ends_with_a_lingering_socket_ends_cleanly() {
+    let listener = StdListener::bind("127.0.0.1:0").expect("std listener");
+    let port = listener.local_addr().unwrap().port();
+    let worker = thread::spawn(move || {
+        let socket = TcpSocket::new();
+        socket.connect_to_host("127.0.0.1", port);
+        assert!(socket.wait_for_connected(WAIT), "{}", socket.error_string());
+        socket.write(&payload()).unwrap();
+        drop(socket); // lingers, but this thread's loop never runs again
+    });
+    let (peer, _) = listener.accept().expect("accept");
+    peer.set_read_timeout(Some(DEADLINE)).unwrap();
+    worker.join().expect("the thread ends without a panic");
+    // Its loop is gone with it: the connection closes normally.
+    let got = wait_for(&read_to_end(peer));
+    assert_eq!(got.end, Ok(()));
+}
