@@ -33,6 +33,10 @@
 //! shared [`Handle`] rule: the last handle going is Qt's `delete`. A type
 //! whose Qt class derives from `QTcpSocket` (`QSslSocket`) dereferences
 //! to [`TcpSocket`](crate::TcpSocket) instead, and so gets both layers.
+//! A type with its own state and error enums (`QLocalSocket`, whose Unix
+//! implementation drives a `QAbstractSocket` engine) holds an
+//! `AbstractSocket` privately instead of dereferencing to it, and maps the
+//! states, errors and signals onto its own.
 
 use std::fmt;
 use std::os::fd::{AsRawFd, RawFd};
@@ -845,5 +849,18 @@ impl fmt::Debug for AbstractSocket {
 impl fmt::Debug for WeakAbstractSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("WeakAbstractSocket")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The socket types stay one pointer: the shared surface adds nothing
+    /// to a handle, and the socket itself stays one allocation.
+    #[test]
+    fn handles_are_one_pointer() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<super::AbstractSocket>(), size_of::<usize>());
+        assert_eq!(size_of::<crate::TcpSocket>(), size_of::<usize>());
+        assert_eq!(size_of::<crate::UdpSocket>(), size_of::<usize>());
     }
 }
