@@ -194,3 +194,23 @@ fn a_thread_that_ends_with_a_lingering_socket_ends_cleanly() {
     let got = wait_for(&read_to_end(peer));
     assert_eq!(got.end, Ok(()));
 }
+
+#[test]
+fn a_socket_deleted_while_its_thread_tears_down_its_loop_ends_cleanly() {
+    let listener = StdListener::bind("127.0.0.1:0").expect("std listener");
+    let port = listener.local_addr().unwrap().port();
+    let worker = thread::spawn(move || {
+        let socket = TcpSocket::new();
+        socket.connect_to_host("127.0.0.1", port);
+        assert!(socket.wait_for_connected(WAIT), "{}", socket.error_string());
+        socket.write(&payload()).unwrap();
+        // The last handle lives in a call that never runs: the loop drops
+        // it while the thread's loop itself is being destroyed.
+        sigloop::EventDispatcher::post(move || drop(socket));
+    });
+    let (peer, _) = listener.accept().expect("accept");
+    peer.set_read_timeout(Some(DEADLINE)).unwrap();
+    worker.join().expect("the thread ends without a panic");
+    let got = wait_for(&read_to_end(peer));
+    assert_eq!(got.end, Ok(()));
+}

@@ -26,7 +26,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use sigloop_core::{OpenMode, Timer, TimerType};
+use sigloop_core::{EventDispatcher, OpenMode, Timer, TimerType};
 
 use super::engine::{ReadSide, SocketCore, WORK_FLUSH};
 use super::{SocketState, SocketType};
@@ -67,7 +67,9 @@ impl SocketCore {
             }
             d.linger_timeout()
         };
-        if timeout.is_zero() {
+        // While the thread exits, its loop is being destroyed: nothing
+        // could drive a lingering socket, and making one would panic.
+        if timeout.is_zero() || !EventDispatcher::is_available() {
             return;
         }
         let (stream, registration, write_buf) = {
