@@ -118,6 +118,28 @@ impl EventDispatcher {
         dispatcher::with_current(|inner| inner.any_running())
     }
 
+    /// Whether this thread has a loop that can take new work: `false`
+    /// before its first use, and once the thread has begun exiting and
+    /// its loop is being destroyed. Code that runs from destructors checks
+    /// it before it registers, posts or starts anything (the other calls
+    /// would make a loop, or panic during the thread's teardown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_core::EventDispatcher;
+    /// std::thread::spawn(|| {
+    ///     assert!(!EventDispatcher::is_available()); // nothing made it yet
+    ///     EventDispatcher::post(|| {});
+    ///     assert!(EventDispatcher::is_available());
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// ```
+    pub fn is_available() -> bool {
+        dispatcher::try_with_current(|_| ()).is_some()
+    }
+
     /// Runs one pass of the loop: posted calls, ready I/O, due timers.
     /// Waits for something to happen only with
     /// [`WAIT_FOR_MORE_EVENTS`](ProcessEventsFlags::WAIT_FOR_MORE_EVENTS) and

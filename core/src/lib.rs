@@ -68,7 +68,7 @@ pub use handle::LoopHandle;
 pub use io::{IoHandler, IoRegistration, Readiness};
 pub use io_device::{DeviceError, IoDevice, OpenMode};
 pub use notifier::{NotifierKind, SocketNotifier, WeakSocketNotifier};
-pub use object::Lifecycle;
+pub use object::{Handle, Lifecycle, Object};
 pub use thread::LoopThread;
 pub use timer::{Timer, TimerType, WeakTimer};
 

@@ -17,7 +17,7 @@ use mio::Interest;
 use sigloop_signals::{Receiver, Signal};
 
 use crate::io::{IoHandler, IoRegistration, Readiness};
-use crate::object::Lifecycle;
+use crate::object::{Handle, Lifecycle, Object};
 
 /// What a [`SocketNotifier`] watches for.
 ///
@@ -97,7 +97,7 @@ impl NotifierKind {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct SocketNotifier {
-    inner: Rc<NotifierInner>,
+    inner: Handle<NotifierInner>,
 }
 
 /// A weak handle to a [`SocketNotifier`].
@@ -121,9 +121,9 @@ struct NotifierInner {
     enabled: Cell<bool>,
     watch: Rc<FdWatch>,
     activated: Signal<(RawFd, NotifierKind)>,
+    /// Deletion state; also counts the application handles, the last one
+    /// going is Qt's `delete`.
     life: Lifecycle,
-    /// Application handles alive; the last one going is Qt's `delete`.
-    handles: Cell<usize>,
 }
 
 /// The registration of one fd, shared by its notifiers of each kind.
@@ -169,14 +169,13 @@ impl SocketNotifier {
             watch: watch.clone(),
             activated: Signal::new(),
             life: Lifecycle::new(),
-            handles: Cell::new(1),
         });
         *watch.notifiers[kind.index()].borrow_mut() = Rc::downgrade(&inner);
         if let Err(err) = watch.update() {
             *watch.notifiers[kind.index()].borrow_mut() = Weak::new();
             return Err(err);
         }
-        Ok(SocketNotifier { inner })
+        Ok(SocketNotifier::from_inner(inner))
     }
 
     /// Emitted with the fd and kind when the fd is ready.
@@ -315,11 +314,7 @@ impl SocketNotifier {
     }
 
     fn delete_now(&self) {
-        if self.inner.life.begin_delete() {
-            let _ = self.set_enabled(false);
-            self.inner.life.finish();
-            self.inner.activated.disconnect_all();
-        }
+        self.inner.delete_now();
     }
 
     /// A weak handle.
@@ -328,32 +323,42 @@ impl SocketNotifier {
     ///
     /// See [`WeakSocketNotifier`].
     pub fn downgrade(&self) -> WeakSocketNotifier {
-        WeakSocketNotifier(Rc::downgrade(&self.inner))
+        WeakSocketNotifier(self.inner.downgrade())
     }
 }
 
 impl SocketNotifier {
     fn from_inner(inner: Rc<NotifierInner>) -> Self {
-        inner.handles.set(inner.handles.get() + 1);
-        SocketNotifier { inner }
+        SocketNotifier {
+            inner: Handle::new(inner),
+        }
     }
 }
 
+/// Cloning counts one more handle; dropping the last one destroys the
+/// notifier as Qt's `delete` does (see [`Handle`]): it stops watching,
+/// emits `destroyed` and drops its connections.
 impl Clone for SocketNotifier {
     fn clone(&self) -> Self {
-        SocketNotifier::from_inner(self.inner.clone())
+        SocketNotifier {
+            inner: self.inner.clone(),
+        }
     }
 }
 
-/// Dropping the last application handle destroys the notifier as Qt's
-/// `delete` does: it stops watching, emits `destroyed` and drops its
-/// connections.
-impl Drop for SocketNotifier {
-    fn drop(&mut self) {
-        let left = self.inner.handles.get() - 1;
-        self.inner.handles.set(left);
-        if left == 0 {
-            self.delete_now();
+impl Object for NotifierInner {
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
+    fn delete_now(&self) {
+        if self.life.begin_delete() {
+            // As `set_enabled(false)`: stop watching.
+            if self.enabled.replace(false) {
+                let _ = self.watch.update();
+            }
+            self.life.finish();
+            self.activated.disconnect_all();
         }
     }
 }
@@ -365,8 +370,7 @@ impl WeakSocketNotifier {
     ///
     /// See [`WeakSocketNotifier`].
     pub fn upgrade(&self) -> Option<SocketNotifier> {
-        let inner = self.0.upgrade()?;
-        (!inner.life.is_deleted()).then(|| SocketNotifier::from_inner(inner))
+        Handle::upgrade(&self.0).map(|inner| SocketNotifier { inner })
     }
 }
 
@@ -382,7 +386,7 @@ impl Receiver for SocketNotifier {
     }
 
     fn identity(&self) -> usize {
-        Rc::as_ptr(&self.inner) as usize
+        self.inner.as_ptr() as usize
     }
 }
 

@@ -10,7 +10,7 @@ use sigloop_signals::{Connection, Receiver, Signal};
 
 use crate::dispatcher::{self, TimerAction, TimerTarget};
 use crate::event_loop::EventDispatcher;
-use crate::object::Lifecycle;
+use crate::object::{Handle, Lifecycle, Object};
 use crate::timer_heap::TimerKey;
 
 /// How exactly a timer keeps time.
@@ -80,7 +80,7 @@ pub enum TimerType {
 /// assert_eq!(ticks.get(), 3);
 /// ```
 pub struct Timer {
-    inner: Rc<TimerInner>,
+    inner: Handle<TimerInner>,
 }
 
 /// A weak handle to a [`Timer`]; see [`Timer::downgrade`].
@@ -107,11 +107,11 @@ struct TimerInner {
     /// Bumped on every arm and stop, so a stale heap entry never fires.
     generation: Cell<u64>,
     timeout: Signal<()>,
+    /// Deletion state; also counts the application handles ([`Timer`]
+    /// values). The loop and internal callbacks hold the inner part
+    /// without counting, so the last application handle going away is
+    /// Qt's `delete`.
     life: Lifecycle,
-    /// Application handles ([`Timer`] values) alive. The loop and internal
-    /// callbacks hold the inner part without counting here, so the last
-    /// application handle going away is Qt's `delete`.
-    handles: Cell<usize>,
 }
 
 impl Timer {
@@ -127,25 +127,23 @@ impl Timer {
     /// assert!(!timer.is_single_shot());
     /// ```
     pub fn new() -> Self {
-        Timer {
-            inner: Rc::new_cyclic(|this| TimerInner {
-                this: this.clone(),
-                interval: Cell::new(Duration::ZERO),
-                single_shot: Cell::new(false),
-                kind: Cell::new(TimerType::Coarse),
-                armed: Cell::new(None),
-                generation: Cell::new(0),
-                timeout: Signal::new(),
-                life: Lifecycle::new(),
-                handles: Cell::new(1),
-            }),
-        }
+        Timer::from_inner(Rc::new_cyclic(|this| TimerInner {
+            this: this.clone(),
+            interval: Cell::new(Duration::ZERO),
+            single_shot: Cell::new(false),
+            kind: Cell::new(TimerType::Coarse),
+            armed: Cell::new(None),
+            generation: Cell::new(0),
+            timeout: Signal::new(),
+            life: Lifecycle::new(),
+        }))
     }
 
     /// A counted handle to `inner`.
     fn from_inner(inner: Rc<TimerInner>) -> Self {
-        inner.handles.set(inner.handles.get() + 1);
-        Timer { inner }
+        Timer {
+            inner: Handle::new(inner),
+        }
     }
 
     /// The signal emitted when the timer fires. Qt: `QTimer::timeout()`.
@@ -413,7 +411,7 @@ impl Timer {
     ///
     /// See [`WeakTimer`].
     pub fn downgrade(&self) -> WeakTimer {
-        WeakTimer(Rc::downgrade(&self.inner))
+        WeakTimer(self.inner.downgrade())
     }
 
     /// Calls `call` once after `delay` on this thread's loop. A zero delay
@@ -500,7 +498,11 @@ impl Timer {
     }
 }
 
-impl TimerInner {
+impl Object for TimerInner {
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
     /// Qt's `delete`: stop, `destroyed`, drop every connection (an emission
     /// in progress calls no further slot).
     fn delete_now(&self) {
@@ -510,7 +512,9 @@ impl TimerInner {
             self.timeout.disconnect_all();
         }
     }
+}
 
+impl TimerInner {
     /// Schedules the next expiry, computed from `base`.
     fn arm(&self, base: Instant, from_previous: bool) {
         if self.life.is_deleted() {
@@ -617,21 +621,14 @@ fn round_to(ideal: Instant, grain: Duration, slack: Duration) -> Instant {
     epoch() + rounded
 }
 
+/// Cloning counts one more handle; dropping the last one destroys the
+/// timer as Qt's `delete` does (see [`Handle`]): it stops, emits
+/// `destroyed` and drops its connections, also from inside its own
+/// `timeout` slot (the emission then ends).
 impl Clone for Timer {
     fn clone(&self) -> Self {
-        Timer::from_inner(self.inner.clone())
-    }
-}
-
-/// Dropping the last application handle destroys the timer as Qt's
-/// `delete` does: it stops, emits `destroyed` and drops its connections,
-/// also from inside its own `timeout` slot (the emission then ends).
-impl Drop for Timer {
-    fn drop(&mut self) {
-        let left = self.inner.handles.get() - 1;
-        self.inner.handles.set(left);
-        if left == 0 {
-            self.inner.delete_now();
+        Timer {
+            inner: self.inner.clone(),
         }
     }
 }
@@ -649,8 +646,7 @@ impl WeakTimer {
     ///
     /// See [`WeakTimer`].
     pub fn upgrade(&self) -> Option<Timer> {
-        let inner = self.0.upgrade()?;
-        (!inner.life.is_deleted()).then(|| Timer::from_inner(inner))
+        Handle::upgrade(&self.0).map(|inner| Timer { inner })
     }
 }
 
@@ -666,7 +662,7 @@ impl Receiver for Timer {
     }
 
     fn identity(&self) -> usize {
-        Rc::as_ptr(&self.inner) as usize
+        self.inner.as_ptr() as usize
     }
 }
 

@@ -66,6 +66,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod abstract_socket;
 mod host_address;
 mod host_info;
 mod network_datagram;
@@ -76,6 +77,7 @@ mod tcp_server;
 mod tcp_socket;
 mod udp_socket;
 
+pub use abstract_socket::{AbstractSocket, WeakAbstractSocket};
 pub use host_address::{
     AddressParseError, ConversionMode, HostAddress, NetworkLayerProtocol, SpecialAddress,
 };

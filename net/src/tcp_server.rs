@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
-use sigloop_core::{EventDispatcher, IoHandler, IoRegistration, Lifecycle, Readiness};
+use sigloop_core::{
+    EventDispatcher, Handle, IoHandler, IoRegistration, Lifecycle, Object, Readiness,
+};
 use sigloop_signals::{Receiver, Signal};
 use socket2::Socket;
 
@@ -42,6 +44,11 @@ type IncomingHandler = Box<dyn FnMut(OwnedFd)>;
 /// descriptors are still exhausted fails again at once, over and over, at
 /// full CPU.
 ///
+/// Cloning counts one more handle; dropping the last one destroys the
+/// server as Qt's `delete` does (see [`Handle`]): it closes, deletes the
+/// connections it accepted that the application did not keep, emits
+/// `destroyed` and drops every connection.
+///
 /// Qt: `QTcpServer`.
 ///
 /// # Examples
@@ -66,21 +73,7 @@ type IncomingHandler = Box<dyn FnMut(OwnedFd)>;
 /// ```
 #[derive(Clone)]
 pub struct TcpServer {
-    // Declared first so it drops while `core` is still alive.
-    owner: Rc<Owner>,
-    core: Rc<ServerCore>,
-}
-
-/// Shared by the application's handles only: the last one going destroys
-/// the server as Qt's `delete` does (close, `destroyed`, connections dropped).
-struct Owner(Weak<ServerCore>);
-
-impl Drop for Owner {
-    fn drop(&mut self) {
-        if let Some(core) = self.0.upgrade() {
-            core.delete_now();
-        }
-    }
+    core: Handle<ServerCore>,
 }
 
 /// A weak handle to a [`TcpServer`].
@@ -93,7 +86,6 @@ impl Drop for Owner {
 /// ```
 #[derive(Clone)]
 pub struct WeakTcpServer {
-    owner: Weak<Owner>,
     core: Weak<ServerCore>,
 }
 
@@ -176,8 +168,7 @@ impl TcpServer {
             life: Lifecycle::new(),
         });
         TcpServer {
-            owner: Rc::new(Owner(Rc::downgrade(&core))),
-            core,
+            core: Handle::new(core),
         }
     }
 
@@ -188,8 +179,7 @@ impl TcpServer {
     /// See [`WeakTcpServer`].
     pub fn downgrade(&self) -> WeakTcpServer {
         WeakTcpServer {
-            owner: Rc::downgrade(&self.owner),
-            core: Rc::downgrade(&self.core),
+            core: self.core.downgrade(),
         }
     }
 
@@ -371,7 +361,7 @@ impl TcpServer {
     /// queue resumes accepting.
     ///
     /// As in Qt, the server owns the sockets it accepted: one stays alive
-    /// after the caller drops its handle, until [`TcpSocket::delete_later`]
+    /// after the caller drops its handle, until [`TcpSocket::delete_later`](crate::AbstractSocket::delete_later)
     /// (the usual reply to `disconnected`) or the server's destruction.
     ///
     /// Qt: `QTcpServer::nextPendingConnection()`.
@@ -685,7 +675,7 @@ impl TcpServer {
     /// assert!(server.is_deleted());
     /// ```
     pub fn delete_later(&self) {
-        let core = self.core.clone();
+        let core = Rc::clone(self.core.rc());
         self.core.life.delete_later(move || core.delete_now());
     }
 
@@ -698,6 +688,16 @@ impl TcpServer {
     /// ```
     pub fn is_deleted(&self) -> bool {
         self.core.life.is_deleted()
+    }
+}
+
+impl Object for ServerCore {
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
+    fn delete_now(&self) {
+        ServerCore::delete_now(self);
     }
 }
 
@@ -897,9 +897,7 @@ impl WeakTcpServer {
     ///
     /// See [`WeakTcpServer`].
     pub fn upgrade(&self) -> Option<TcpServer> {
-        let owner = self.owner.upgrade()?;
-        let core = self.core.upgrade()?;
-        (!core.life.is_deleted()).then_some(TcpServer { owner, core })
+        Handle::upgrade(&self.core).map(|core| TcpServer { core })
     }
 }
 
@@ -915,7 +913,7 @@ impl Receiver for TcpServer {
     }
 
     fn identity(&self) -> usize {
-        Rc::as_ptr(&self.core) as usize
+        self.core.as_ptr() as usize
     }
 }
 

@@ -2,21 +2,20 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::rc::{Rc, Weak};
+use std::os::fd::OwnedFd;
+use std::rc::Weak;
 use std::time::Duration;
 
 use mio::net::TcpStream;
 use sigloop_core::{DeviceError, OpenMode};
-use sigloop_signals::{Receiver, Signal};
-use socket2::{SockRef, Socket};
+use sigloop_signals::Receiver;
+use socket2::Socket;
 
-use crate::host_address::{HostAddress, NetworkLayerProtocol};
+use crate::abstract_socket::AbstractSocket;
+use crate::host_address::HostAddress;
 use crate::socket::engine::{ReadSide, SocketCore};
 use crate::socket::transport::Transport;
-use crate::socket::{
-    from_io, text, BindMode, Op, SocketError, SocketOption, SocketState, SocketType,
-};
+use crate::socket::{text, SocketError, SocketState, SocketType};
 
 /// A TCP connection driven by the thread's event loop, with Qt's states,
 /// signals and buffering.
@@ -25,11 +24,18 @@ use crate::socket::{
 /// thread that made it. Writes go to a write buffer and are flushed by the
 /// loop (`write` never returns short); reads come from a read buffer the
 /// loop fills. Every signal is emitted in Qt's order (see the crate docs).
-/// Dropping the last handle aborts the connection, as Qt's destructor does;
-/// [`delete_later`](Self::delete_later) does so at the loop's next return.
+/// Dropping the last handle destroys the socket as Qt's destructor does
+/// (it aborts, with the abort's signals, then `destroyed`);
+/// [`delete_later`](AbstractSocket::delete_later) does so at the loop's
+/// next return. Unlike Qt, bytes still queued are not lost: the loop goes
+/// on sending them for up to [`linger_timeout`](Self::linger_timeout).
 ///
-/// The read functions (`read`, `read_all`, `read_line`, `peek`, …) come
-/// from the [`IoDevice`](sigloop_core::IoDevice) trait.
+/// The `QAbstractSocket` part (signals, state and errors, connecting and
+/// closing, `bind`, addresses, options, `wait_for_connected`, …) is
+/// [`AbstractSocket`]'s, which `TcpSocket` dereferences to: call those
+/// methods directly, and pass `&socket` where an `&AbstractSocket` is
+/// expected. The read functions (`read`, `read_all`, `read_line`, `peek`,
+/// …) come from the [`IoDevice`](sigloop_core::IoDevice) trait.
 ///
 /// Qt: `QTcpSocket`.
 ///
@@ -59,8 +65,9 @@ use crate::socket::{
 /// assert_eq!(EventDispatcher::exec(), 0);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct TcpSocket {
-    core: Rc<SocketCore>,
+    socket: AbstractSocket,
 }
 
 /// A weak handle to a [`TcpSocket`].
@@ -95,9 +102,8 @@ impl TcpSocket {
     /// assert_eq!(socket.error_string(), "Unknown error");
     /// ```
     pub fn new() -> Self {
-        let core = SocketCore::new(SocketType::Tcp);
         TcpSocket {
-            core: core.acquire(),
+            socket: AbstractSocket::new(SocketType::Tcp),
         }
     }
 
@@ -108,390 +114,8 @@ impl TcpSocket {
     /// See [`WeakTcpSocket`].
     pub fn downgrade(&self) -> WeakTcpSocket {
         WeakTcpSocket {
-            core: Rc::downgrade(&self.core),
+            core: self.core.downgrade(),
         }
-    }
-
-    // ----- signals -----------------------------------------------------
-
-    /// The host name was resolved (for an IP literal: synchronously inside
-    /// `connect_to_host`). Qt: `hostFound()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// let _c = socket.host_found().connect(|_| println!("resolved"));
-    /// ```
-    pub fn host_found(&self) -> &Signal<()> {
-        self.core.sig.host_found()
-    }
-
-    /// The connection is established, right after `state_changed(Connected)`.
-    /// Qt: `connected()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// let _c = socket.connected().connect(|_| println!("connected"));
-    /// ```
-    pub fn connected(&self) -> &Signal<()> {
-        &self.core.sig.connected
-    }
-
-    /// Last in every close sequence, only if the socket had been connected.
-    /// Qt: `disconnected()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// let _c = socket.disconnected().connect_to(&socket, |s, _| s.delete_later());
-    /// ```
-    pub fn disconnected(&self) -> &Signal<()> {
-        &self.core.sig.disconnected
-    }
-
-    /// Every state change the socket makes. Qt: `stateChanged(SocketState)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// let _c = socket.state_changed().connect(|state| println!("{}", state.qt_name()));
-    /// ```
-    pub fn state_changed(&self) -> &Signal<SocketState> {
-        &self.core.sig.state_changed
-    }
-
-    /// An error; [`error_string`](Self::error_string) has Qt's text.
-    /// Qt: `errorOccurred(SocketError)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// let _c = socket.error_occurred().connect_to(&socket, |s, e| {
-    ///     eprintln!("{e}: {}", s.error_string());
-    /// });
-    /// ```
-    pub fn error_occurred(&self) -> &Signal<SocketError> {
-        &self.core.sig.error_occurred
-    }
-
-    /// New bytes arrived in the read buffer. Not emitted again for bytes
-    /// already buffered, nor recursively. Qt: `readyRead()`.
-    ///
-    /// # Examples
-    ///
-    /// See [`TcpSocket`].
-    pub fn ready_read(&self) -> &Signal<()> {
-        &self.core.sig.ready_read
-    }
-
-    /// One OS write took this many bytes (emitted from the loop, never
-    /// from inside `write`). Qt: `bytesWritten(qint64)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// let _c = socket.bytes_written().connect(|n| println!("{n} bytes sent"));
-    /// ```
-    pub fn bytes_written(&self) -> &Signal<u64> {
-        &self.core.sig.bytes_written
-    }
-
-    /// `close` or `abort` is about to close the device (not emitted on a
-    /// remote close). Qt: `aboutToClose()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// let _c = socket.about_to_close().connect(|_| println!("closing"));
-    /// ```
-    pub fn about_to_close(&self) -> &Signal<()> {
-        self.core.sig.about_to_close()
-    }
-
-    /// The read channel ended, between `state_changed(Unconnected)` and
-    /// `disconnected`. Qt: `readChannelFinished()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// let _c = socket.read_channel_finished().connect(|_| println!("EOF"));
-    /// ```
-    pub fn read_channel_finished(&self) -> &Signal<()> {
-        self.core.sig.read_channel_finished()
-    }
-
-    /// Emitted when deleted with [`delete_later`](Self::delete_later).
-    /// Qt: `QObject::destroyed()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// let _c = socket.destroyed().connect(|_| println!("gone"));
-    /// ```
-    pub fn destroyed(&self) -> &Signal<()> {
-        self.core.life.destroyed()
-    }
-
-    // ----- connecting and closing -------------------------------------
-
-    /// Connects to `host` (a name or an IP literal) and `port`, opened for
-    /// reading and writing, over IPv4 or IPv6.
-    ///
-    /// Emits `state_changed(HostLookup)`; for a literal also
-    /// `state_changed(Connecting)` and `host_found` before it returns. The
-    /// rest follows from the loop. While busy, it emits
-    /// `error_occurred(Operation)` and changes nothing.
-    ///
-    /// Qt: `QAbstractSocket::connectToHost(hostName, port)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{SocketState, TcpSocket};
-    /// let socket = TcpSocket::new();
-    /// socket.connect_to_host("127.0.0.1", 9);
-    /// assert_eq!(socket.state(), SocketState::Connecting);
-    /// socket.abort();
-    /// ```
-    pub fn connect_to_host(&self, host: &str, port: u16) {
-        self.connect_to_host_with(
-            host,
-            port,
-            OpenMode::READ_WRITE,
-            NetworkLayerProtocol::AnyIP,
-        );
-    }
-
-    /// [`connect_to_host`](Self::connect_to_host) with an open mode and a
-    /// protocol filter for the resolved addresses.
-    ///
-    /// Qt: `connectToHost(hostName, port, openMode, protocol)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_core::OpenMode;
-    /// use sigloop_net::{NetworkLayerProtocol, TcpSocket};
-    /// let socket = TcpSocket::new();
-    /// socket.connect_to_host_with("localhost", 9, OpenMode::READ_ONLY, NetworkLayerProtocol::IPv4);
-    /// socket.abort();
-    /// ```
-    pub fn connect_to_host_with(
-        &self,
-        host: &str,
-        port: u16,
-        mode: OpenMode,
-        protocol: NetworkLayerProtocol,
-    ) {
-        self.core.connect_to_host(host, port, mode, protocol);
-    }
-
-    /// Connects to an address. Qt: `connectToHost(QHostAddress, port)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{HostAddress, SpecialAddress, TcpSocket};
-    /// let socket = TcpSocket::new();
-    /// socket.connect_to_address(&HostAddress::from(SpecialAddress::LocalHost), 9);
-    /// socket.abort();
-    /// ```
-    pub fn connect_to_address(&self, address: &HostAddress, port: u16) {
-        self.connect_to_host(&address.to_string(), port);
-    }
-
-    /// Closes gracefully: `Closing`, pending writes flushed, then
-    /// `Unconnected`, `read_channel_finished`, `disconnected`. During lookup
-    /// or connect the close waits for the connection. The device stays
-    /// open, and unread data stays readable.
-    ///
-    /// Qt: `QAbstractSocket::disconnectFromHost()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// socket.disconnect_from_host(); // unconnected: nothing happens
-    /// ```
-    pub fn disconnect_from_host(&self) {
-        self.core.disconnect_from_host();
-    }
-
-    /// `about_to_close`, closes the device (not open from then on, read
-    /// buffer dropped), then [`disconnect_from_host`](Self::disconnect_from_host).
-    ///
-    /// Qt: `QAbstractSocket::close()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// socket.close();
-    /// assert!(!socket.is_open());
-    /// ```
-    pub fn close(&self) {
-        self.core.close();
-    }
-
-    /// Drops pending writes and closes at once, without `Closing`; the peer
-    /// sees a normal end of stream.
-    ///
-    /// Qt: `QAbstractSocket::abort()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// socket.connect_to_host("127.0.0.1", 9);
-    /// socket.abort();
-    /// assert_eq!(socket.state(), sigloop_net::SocketState::Unconnected);
-    /// ```
-    pub fn abort(&self) {
-        self.core.abort();
-    }
-
-    /// Binds the socket before it connects, selecting the local address
-    /// and port; the state becomes `Bound`.
-    ///
-    /// Qt: `QAbstractSocket::bind(address, port, mode)`.
-    ///
-    /// # Errors
-    ///
-    /// The socket is not `Unconnected` ([`SocketError::Operation`], with
-    /// Qt's warning), or the OS refused (`AddressInUse`,
-    /// `SocketAddressNotAvailable`, `SocketAccess`, …); `error_occurred` is
-    /// emitted as in Qt.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{BindMode, HostAddress, SocketState, SpecialAddress, TcpSocket};
-    /// let socket = TcpSocket::new();
-    /// socket.bind(&HostAddress::from(SpecialAddress::LocalHost), 0, BindMode::DEFAULT_FOR_PLATFORM).unwrap();
-    /// assert_eq!(socket.state(), SocketState::Bound);
-    /// assert_ne!(socket.local_port(), 0);
-    /// ```
-    pub fn bind(
-        &self,
-        address: &HostAddress,
-        port: u16,
-        mode: BindMode,
-    ) -> Result<(), SocketError> {
-        if self.state() != SocketState::Unconnected {
-            log::warn!("TcpSocket::bind() was not called in UnconnectedState");
-            return Err(SocketError::Operation);
-        }
-        let target = address
-            .to_socket_addr(port)
-            .unwrap_or_else(|| std::net::SocketAddr::from(([0u8; 16], port)));
-        let result = crate::socket_util::bind_socket(
-            SocketType::Tcp,
-            target,
-            mode,
-            *address == crate::host_address::SpecialAddress::Any,
-        );
-        match result {
-            Ok(socket) => {
-                let local = socket
-                    .local_addr()
-                    .ok()
-                    .and_then(|a| a.as_socket())
-                    .map(|a| (HostAddress::from(a.ip()), a.port()))
-                    .unwrap_or_default();
-                {
-                    let mut d = self.core.d.borrow_mut();
-                    d.rare_mut().bound = Some(socket);
-                    d.set_local(&local.0, local.1);
-                }
-                self.core.change_state(SocketState::Bound);
-                Ok(())
-            }
-            Err(err) => {
-                let (error, text) = from_io(Op::Bind, &err);
-                self.core.raise(error, text);
-                Err(error)
-            }
-        }
-    }
-
-    // ----- state and errors -------------------------------------------
-
-    /// The state. Qt: `QAbstractSocket::state()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::TcpSocket::new().state(), sigloop_net::SocketState::Unconnected);
-    /// ```
-    pub fn state(&self) -> SocketState {
-        self.core.state()
-    }
-
-    /// The last error. Qt: `QAbstractSocket::error()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::TcpSocket::new().error(), sigloop_net::SocketError::Unknown);
-    /// ```
-    pub fn error(&self) -> SocketError {
-        self.core.d.borrow().error
-    }
-
-    /// Qt's text for the last error. Qt: `QIODevice::errorString()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::TcpSocket::new().error_string(), "Unknown error");
-    /// ```
-    pub fn error_string(&self) -> String {
-        self.core.d.borrow().error_string().to_owned()
-    }
-
-    /// Always [`SocketType::Tcp`]. Qt: `QAbstractSocket::socketType()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::TcpSocket::new().socket_type(), sigloop_net::SocketType::Tcp);
-    /// ```
-    pub fn socket_type(&self) -> SocketType {
-        self.core.kind
-    }
-
-    /// Whether the socket has an OS socket (or, without one, is open).
-    /// Qt: `QAbstractSocket::isValid()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!sigloop_net::TcpSocket::new().is_valid());
-    /// ```
-    pub fn is_valid(&self) -> bool {
-        let d = self.core.d.borrow();
-        d.stream.is_some() || d.bound().is_some() || d.open_mode != OpenMode::NOT_OPEN
-    }
-
-    /// Whether the device is open. Qt: `QIODevice::isOpen()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!sigloop_net::TcpSocket::new().is_open());
-    /// ```
-    pub fn is_open(&self) -> bool {
-        self.core.d.borrow().open_mode != OpenMode::NOT_OPEN
     }
 
     // ----- buffers ----------------------------------------------------
@@ -551,67 +175,6 @@ impl TcpSocket {
     }
 
     // ----- addresses ----------------------------------------------------
-
-    /// The local address while bound or connected, else null.
-    /// Qt: `QAbstractSocket::localAddress()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(sigloop_net::TcpSocket::new().local_address().is_null());
-    /// ```
-    pub fn local_address(&self) -> HostAddress {
-        self.core.d.borrow().local_address()
-    }
-
-    /// The local port, or 0. Qt: `QAbstractSocket::localPort()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::TcpSocket::new().local_port(), 0);
-    /// ```
-    pub fn local_port(&self) -> u16 {
-        self.core.d.borrow().local.port()
-    }
-
-    /// The peer's address while connected, else null.
-    /// Qt: `QAbstractSocket::peerAddress()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(sigloop_net::TcpSocket::new().peer_address().is_null());
-    /// ```
-    pub fn peer_address(&self) -> HostAddress {
-        self.core.d.borrow().peer_address()
-    }
-
-    /// The peer's port, or 0. Qt: `QAbstractSocket::peerPort()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::TcpSocket::new().peer_port(), 0);
-    /// ```
-    pub fn peer_port(&self) -> u16 {
-        self.core.d.borrow().peer.port()
-    }
-
-    /// The host name given to `connect_to_host`, until disconnected.
-    /// Qt: `QAbstractSocket::peerName()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// socket.connect_to_host("localhost", 9);
-    /// assert_eq!(socket.peer_name(), "localhost");
-    /// socket.abort();
-    /// ```
-    pub fn peer_name(&self) -> String {
-        self.core.d.borrow().peer_name().to_owned()
-    }
 
     /// Sets the reported local address; emits nothing (Qt's protected
     /// setter, for subclass-style code such as proxies).
@@ -692,22 +255,6 @@ impl TcpSocket {
 
     // ----- descriptors and options -------------------------------------
 
-    /// The OS descriptor, `None` without one (Qt returns -1).
-    /// Qt: `QAbstractSocket::socketDescriptor()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::TcpSocket::new().socket_descriptor(), None);
-    /// ```
-    pub fn socket_descriptor(&self) -> Option<RawFd> {
-        let d = self.core.d.borrow();
-        d.stream
-            .as_ref()
-            .map(|s| s.as_raw_fd())
-            .or_else(|| d.bound().map(|s| s.as_raw_fd()))
-    }
-
     /// Adopts a connected TCP socket (for instance one a server handed to
     /// a worker thread) in `state` with `mode`. Buffers are reset;
     /// `state_changed` is emitted only if the state changes; no
@@ -779,46 +326,6 @@ impl TcpSocket {
         Ok(())
     }
 
-    /// Sets a socket option on the OS socket. Does nothing without one
-    /// (before connect or bind), as in Qt.
-    /// Qt: `QAbstractSocket::setSocketOption()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{SocketOption, TcpSocket};
-    /// let socket = TcpSocket::new();
-    /// socket.set_socket_option(SocketOption::LowDelay, 1); // no socket yet: ignored
-    /// assert_eq!(socket.socket_option(SocketOption::LowDelay), None);
-    /// ```
-    pub fn set_socket_option(&self, option: SocketOption, value: i32) {
-        let d = self.core.d.borrow();
-        let socket = match (&d.stream, d.bound()) {
-            (Some(stream), _) => SockRef::from(stream),
-            (None, Some(bound)) => SockRef::from(bound),
-            (None, None) => return,
-        };
-        if let Err(err) = crate::socket_util::set_option(socket, option, value) {
-            log::debug!("set_socket_option({option:?}, {value}) failed: {err}");
-        }
-    }
-
-    /// Reads a socket option; `None` without an OS socket or if the OS
-    /// refuses. Qt: `QAbstractSocket::socketOption()`.
-    ///
-    /// # Examples
-    ///
-    /// See [`set_socket_option`](Self::set_socket_option).
-    pub fn socket_option(&self, option: SocketOption) -> Option<i32> {
-        let d = self.core.d.borrow();
-        let socket = match (&d.stream, d.bound()) {
-            (Some(stream), _) => SockRef::from(stream),
-            (None, Some(bound)) => SockRef::from(bound),
-            (None, None) => return None,
-        };
-        crate::socket_util::get_option(socket, option).ok()
-    }
-
     /// The time each connect attempt may take (30 s, Qt's fixed value).
     /// An extension: Qt has no setter.
     ///
@@ -848,47 +355,50 @@ impl TcpSocket {
         self.core.d.borrow_mut().rare_mut().connect_timeout = timeout;
     }
 
+    /// How long the socket may go on sending after it is deleted (its
+    /// last handle dropped, or [`delete_later`](AbstractSocket::delete_later)):
+    /// 30 s unless set. An extension: Qt discards the write buffer when a
+    /// socket is deleted.
+    ///
+    /// Deleting a socket that is `Connected` or `Closing` with bytes still
+    /// in its write buffer shows the application what Qt's `delete` shows
+    /// (the abort's signals, `destroyed`, connections dropped), but the OS
+    /// socket and those bytes stay with the thread's loop, which sends
+    /// them and then closes as [`disconnect_from_host`](AbstractSocket::disconnect_from_host)
+    /// does: the peer gets every byte `write` accepted, then end of
+    /// stream. A write error ends it early; when the timeout passes first
+    /// the connection is reset. The loop must keep running for this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// assert_eq!(socket.linger_timeout(), std::time::Duration::from_secs(30));
+    /// ```
+    pub fn linger_timeout(&self) -> Duration {
+        self.core.d.borrow().linger_timeout()
+    }
+
+    /// Sets how long the socket may go on sending after it is deleted
+    /// (see [`linger_timeout`](Self::linger_timeout)). `Duration::ZERO`
+    /// restores Qt's behaviour: deletion discards what is still queued.
+    /// `Duration::MAX` means no bound: until the bytes are sent or a write
+    /// fails. To discard queued bytes once, call
+    /// [`abort`](AbstractSocket::abort) before dropping the socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// socket.set_linger_timeout(Duration::ZERO); // Qt: delete discards
+    /// assert_eq!(socket.linger_timeout(), Duration::ZERO);
+    /// ```
+    pub fn set_linger_timeout(&self, timeout: Duration) {
+        self.core.d.borrow_mut().rare_mut().linger_timeout = timeout;
+    }
+
     // ----- blocking waits ------------------------------------------------
-
-    /// Blocks until connected or `timeout` (`None`: forever); works with no
-    /// loop running. On timeout: `Unconnected`, error `SocketTimeout`
-    /// ("Socket operation timed out"), no `error_occurred`.
-    /// Qt: `QAbstractSocket::waitForConnected(msecs)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// socket.connect_to_host("127.0.0.1", listener.local_addr()?.port());
-    /// assert!(socket.wait_for_connected(Some(Duration::from_secs(10))));
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn wait_for_connected(&self, timeout: Option<Duration>) -> bool {
-        self.core.wait_for_connected(timeout)
-    }
-
-    /// Blocks until new bytes arrive (`ready_read` is emitted) or `timeout`.
-    /// On timeout `error_occurred(SocketTimeout)` is emitted and the socket
-    /// stays connected. Qt: `QAbstractSocket::waitForReadyRead(msecs)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::io::Write;
-    /// use std::time::Duration;
-    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// socket.connect_to_host("127.0.0.1", listener.local_addr()?.port());
-    /// let (mut peer, _) = listener.accept()?;
-    /// peer.write_all(b"x")?;
-    /// assert!(socket.wait_for_ready_read(Some(Duration::from_secs(10))));
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn wait_for_ready_read(&self, timeout: Option<Duration>) -> bool {
-        self.core.wait_for_ready_read(timeout)
-    }
 
     /// Blocks until one OS write took data (`bytes_written` is emitted) or
     /// `timeout`. `false` at once if nothing is buffered.
@@ -930,60 +440,6 @@ impl TcpSocket {
     }
 
     // ----- object -------------------------------------------------------
-
-    /// Blocks (`true`) or unblocks every signal but `destroyed`; returns
-    /// the previous setting. Qt: `QObject::blockSignals()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// assert!(!socket.block_signals(true));
-    /// assert!(socket.signals_blocked());
-    /// ```
-    pub fn block_signals(&self, block: bool) -> bool {
-        self.core.block_signals(block)
-    }
-
-    /// Whether signals are blocked. Qt: `QObject::signalsBlocked()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!sigloop_net::TcpSocket::new().signals_blocked());
-    /// ```
-    pub fn signals_blocked(&self) -> bool {
-        self.core.signals_blocked()
-    }
-
-    /// Aborts, emits `destroyed` and drops all connections once control
-    /// returns to the loop level this is called from. The usual reply to
-    /// `disconnected`. Qt: `QObject::deleteLater()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_core::EventDispatcher;
-    /// let socket = sigloop_net::TcpSocket::new();
-    /// socket.delete_later();
-    /// EventDispatcher::send_posted_deletes();
-    /// assert!(socket.is_deleted());
-    /// ```
-    pub fn delete_later(&self) {
-        let core = self.core.clone();
-        self.core.life.delete_later(move || core.delete_now());
-    }
-
-    /// Whether [`delete_later`](Self::delete_later) has taken effect.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!sigloop_net::TcpSocket::new().is_deleted());
-    /// ```
-    pub fn is_deleted(&self) -> bool {
-        self.core.life.is_deleted()
-    }
 
     /// Destroys the socket now, as Qt's `delete` does (abort with its
     /// signals, `destroyed`, connections dropped), whoever holds handles:
@@ -1057,20 +513,13 @@ fn addr_pair(addr: io::Result<std::net::SocketAddr>) -> (HostAddress, u16) {
     }
 }
 
-impl Clone for TcpSocket {
-    fn clone(&self) -> Self {
-        TcpSocket {
-            core: self.core.acquire(),
-        }
-    }
-}
+/// The `QAbstractSocket` surface, shared by every socket type: see
+/// [`AbstractSocket`].
+impl std::ops::Deref for TcpSocket {
+    type Target = AbstractSocket;
 
-/// Dropping the last application handle destroys the socket as Qt's
-/// `delete` does: it aborts (emitting what Qt's destructor emits), emits
-/// `destroyed` and drops every connection.
-impl Drop for TcpSocket {
-    fn drop(&mut self) {
-        self.core.release();
+    fn deref(&self) -> &AbstractSocket {
+        &self.socket
     }
 }
 
@@ -1087,10 +536,7 @@ impl WeakTcpSocket {
     ///
     /// See [`WeakTcpSocket`].
     pub fn upgrade(&self) -> Option<TcpSocket> {
-        let core = self.core.upgrade()?;
-        (!core.life.is_deleted()).then(|| TcpSocket {
-            core: core.acquire(),
-        })
+        AbstractSocket::upgrade_core(&self.core).map(|socket| TcpSocket { socket })
     }
 }
 
@@ -1106,7 +552,7 @@ impl Receiver for TcpSocket {
     }
 
     fn identity(&self) -> usize {
-        Rc::as_ptr(&self.core) as usize
+        self.core.as_ptr() as usize
     }
 }
 

@@ -2,31 +2,35 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::{AsRawFd, RawFd};
-use std::rc::{Rc, Weak};
-use std::time::Duration;
+use std::rc::Weak;
 
 use sigloop_core::{DeviceError, OpenMode};
-use sigloop_signals::{Receiver, Signal};
-use socket2::{InterfaceIndexOrAddress, SockRef};
+use sigloop_signals::Receiver;
+use socket2::InterfaceIndexOrAddress;
 
-use crate::host_address::{HostAddress, NetworkLayerProtocol, SpecialAddress};
+use crate::abstract_socket::AbstractSocket;
+use crate::host_address::{HostAddress, NetworkLayerProtocol};
 use crate::network_datagram::NetworkDatagram;
 use crate::network_interface::NetworkInterface;
 use crate::socket::engine::SocketCore;
-use crate::socket::{BindMode, SocketError, SocketOption, SocketState, SocketType};
+use crate::socket::{SocketError, SocketState, SocketType};
 
 /// A UDP socket driven by the thread's event loop, with Qt's states,
 /// signals and datagram rules.
 ///
-/// Bind it ([`bind`](Self::bind), [`bind_port`](Self::bind_port)) to
+/// Bind it ([`bind`](AbstractSocket::bind), [`bind_port`](AbstractSocket::bind_port)) to
 /// receive; [`write_datagram`](Self::write_datagram) sends (binding an
 /// unbound socket to the dual-stack Any address first, as Qt does).
 /// `ready_read` is emitted once per batch: no new `ready_read` comes until
 /// a datagram is read, and after any read a new one comes from the loop if
 /// more datagrams wait. A socket connected with
-/// [`connect_to_host`](Self::connect_to_host) also reads and writes one
+/// [`connect_to_host`](AbstractSocket::connect_to_host) also reads and writes one
 /// datagram per [`IoDevice`](sigloop_core::IoDevice) `read`/`write`.
+///
+/// The `QAbstractSocket` part (signals, state and errors, `bind`,
+/// `connect_to_host`, closing, addresses, options, blocking waits) is
+/// [`AbstractSocket`]'s, which `UdpSocket` dereferences to: call those
+/// methods directly.
 ///
 /// `UdpSocket` is a cheap `Clone` handle bound to the thread that made it;
 /// dropping the last handle closes it as Qt's destructor does.
@@ -53,8 +57,9 @@ use crate::socket::{BindMode, SocketError, SocketOption, SocketState, SocketType
 /// sender.write_datagram(b"hello", &HostAddress::from(SpecialAddress::LocalHost), receiver.local_port()).unwrap();
 /// assert_eq!(EventDispatcher::exec(), 0);
 /// ```
+#[derive(Clone)]
 pub struct UdpSocket {
-    core: Rc<SocketCore>,
+    socket: AbstractSocket,
 }
 
 /// A weak handle to a [`UdpSocket`].
@@ -90,9 +95,8 @@ impl UdpSocket {
     /// assert_eq!(socket.socket_descriptor(), None);
     /// ```
     pub fn new() -> Self {
-        let core = SocketCore::new(SocketType::Udp);
         UdpSocket {
-            core: core.acquire(),
+            socket: AbstractSocket::new(SocketType::Udp),
         }
     }
 
@@ -103,201 +107,8 @@ impl UdpSocket {
     /// See [`WeakUdpSocket`].
     pub fn downgrade(&self) -> WeakUdpSocket {
         WeakUdpSocket {
-            core: Rc::downgrade(&self.core),
+            core: self.core.downgrade(),
         }
-    }
-
-    // ----- signals -----------------------------------------------------
-
-    /// The host name was resolved (synchronously for an IP literal).
-    /// Qt: `QAbstractSocket::hostFound()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// let _c = socket.host_found().connect(|_| println!("resolved"));
-    /// ```
-    pub fn host_found(&self) -> &Signal<()> {
-        self.core.sig.host_found()
-    }
-
-    /// `connect_to_host` finished (synchronously for an IP literal: a UDP
-    /// connect only records the peer). Qt: `QAbstractSocket::connected()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// let _c = socket.connected().connect(|_| println!("connected"));
-    /// ```
-    pub fn connected(&self) -> &Signal<()> {
-        &self.core.sig.connected
-    }
-
-    /// Last in a close that went through `Closing` (`close` or
-    /// `disconnect_from_host` on a bound or connected socket).
-    /// Qt: `QAbstractSocket::disconnected()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// let _c = socket.disconnected().connect_to(&socket, |s, _| s.delete_later());
-    /// ```
-    pub fn disconnected(&self) -> &Signal<()> {
-        &self.core.sig.disconnected
-    }
-
-    /// Every state change (`Bound` once per successful bind or auto-bind).
-    /// Qt: `QAbstractSocket::stateChanged(SocketState)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// let _c = socket.state_changed().connect(|s| println!("{}", s.qt_name()));
-    /// ```
-    pub fn state_changed(&self) -> &Signal<SocketState> {
-        &self.core.sig.state_changed
-    }
-
-    /// An error; [`error_string`](Self::error_string) has Qt's text.
-    /// Qt: `QAbstractSocket::errorOccurred(SocketError)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// let _c = socket.error_occurred().connect_to(&socket, |s, e| eprintln!("{e}: {}", s.error_string()));
-    /// ```
-    pub fn error_occurred(&self) -> &Signal<SocketError> {
-        &self.core.sig.error_occurred
-    }
-
-    /// A datagram (or a pending error) arrived. Not emitted again until a
-    /// datagram is read; after a read it comes again from the loop if more
-    /// wait. Never emitted recursively. Qt: `QIODevice::readyRead()`.
-    ///
-    /// # Examples
-    ///
-    /// See [`UdpSocket`].
-    pub fn ready_read(&self) -> &Signal<()> {
-        &self.core.sig.ready_read
-    }
-
-    /// A datagram of this many bytes was sent, emitted synchronously from
-    /// inside `write_datagram` (and a connected `write`).
-    /// Qt: `QIODevice::bytesWritten(qint64)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// let _c = socket.bytes_written().connect(|n| println!("{n} bytes sent"));
-    /// ```
-    pub fn bytes_written(&self) -> &Signal<u64> {
-        &self.core.sig.bytes_written
-    }
-
-    /// `close` or `abort` is about to close an open (connected) socket.
-    /// Qt: `QIODevice::aboutToClose()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// let _c = socket.about_to_close().connect(|_| println!("closing"));
-    /// ```
-    pub fn about_to_close(&self) -> &Signal<()> {
-        self.core.sig.about_to_close()
-    }
-
-    /// Emitted in every close, right after `state_changed(Unconnected)`.
-    /// Qt: `QIODevice::readChannelFinished()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// let _c = socket.read_channel_finished().connect(|_| println!("done"));
-    /// ```
-    pub fn read_channel_finished(&self) -> &Signal<()> {
-        self.core.sig.read_channel_finished()
-    }
-
-    /// Emitted when deleted with [`delete_later`](Self::delete_later).
-    /// Qt: `QObject::destroyed()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// let _c = socket.destroyed().connect(|_| println!("gone"));
-    /// ```
-    pub fn destroyed(&self) -> &Signal<()> {
-        self.core.life.destroyed()
-    }
-
-    // ----- binding --------------------------------------------------------
-
-    /// Binds to `address` and `port` (0: any free port) with Qt's Unix
-    /// [`BindMode`] rules: `SHARE_ADDRESS` or `REUSE_ADDRESS_HINT` set
-    /// `SO_REUSEADDR`, another non-default mode clears it, the default
-    /// leaves it. [`SpecialAddress::Any`] binds dual stack (IPv4 and IPv6),
-    /// `AnyIPv4`/`AnyIPv6` one family. On success the state becomes `Bound`
-    /// (`state_changed(Bound)` once) and datagrams are announced with
-    /// `ready_read`. The socket is not opened as a device.
-    ///
-    /// Qt: `QAbstractSocket::bind(address, port, mode)`.
-    ///
-    /// # Errors
-    ///
-    /// The OS refused: `AddressInUse` ("The bound address is already in
-    /// use"), `SocketAddressNotAvailable`, `SocketAccess`, …, after
-    /// `error_occurred`. Already bound or connected: a warning,
-    /// `error_occurred(Unknown)` and `Err(Unknown)`, as Qt does.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{BindMode, HostAddress, SocketError, SocketState, SpecialAddress, UdpSocket};
-    /// let a = UdpSocket::new();
-    /// a.bind(&HostAddress::from(SpecialAddress::LocalHost), 0, BindMode::DEFAULT_FOR_PLATFORM).unwrap();
-    /// assert_eq!(a.state(), SocketState::Bound);
-    /// let b = UdpSocket::new();
-    /// let taken = b.bind(&HostAddress::from(SpecialAddress::LocalHost), a.local_port(), BindMode::DEFAULT_FOR_PLATFORM);
-    /// assert_eq!(taken, Err(SocketError::AddressInUse));
-    /// assert_eq!(b.error_string(), "The bound address is already in use");
-    /// ```
-    pub fn bind(
-        &self,
-        address: &HostAddress,
-        port: u16,
-        mode: BindMode,
-    ) -> Result<(), SocketError> {
-        self.core.bind_datagram(address, port, mode)
-    }
-
-    /// Binds to the dual-stack Any address and `port`.
-    ///
-    /// Qt: `QAbstractSocket::bind(port, mode)`.
-    ///
-    /// # Errors
-    ///
-    /// As [`bind`](Self::bind).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{BindMode, UdpSocket};
-    /// let socket = UdpSocket::new();
-    /// socket.bind_port(0, BindMode::SHARE_ADDRESS).unwrap();
-    /// assert_eq!(socket.local_address().to_string(), "0.0.0.0");
-    /// assert_ne!(socket.local_port(), 0);
-    /// ```
-    pub fn bind_port(&self, port: u16, mode: BindMode) -> Result<(), SocketError> {
-        self.bind(&HostAddress::from(SpecialAddress::Any), port, mode)
     }
 
     // ----- datagrams ------------------------------------------------------
@@ -644,427 +455,15 @@ impl UdpSocket {
             );
         }
     }
-
-    // ----- connecting and closing -------------------------------------
-
-    /// Connects to `host` (a name or an IP literal) and `port`: the socket
-    /// then only talks to that peer, and `read`/`write` move one datagram
-    /// each. For a literal the whole sequence is synchronous:
-    /// `state_changed(HostLookup)`, `state_changed(Connecting)`,
-    /// `host_found`, `state_changed(Connected)`, `connected`. A bound socket
-    /// keeps its descriptor and local port.
-    ///
-    /// Qt: `QAbstractSocket::connectToHost(hostName, port)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{SocketState, UdpSocket};
-    /// let socket = UdpSocket::new();
-    /// socket.connect_to_host("127.0.0.1", 9);
-    /// assert_eq!(socket.state(), SocketState::Connected);
-    /// ```
-    pub fn connect_to_host(&self, host: &str, port: u16) {
-        self.connect_to_host_with(
-            host,
-            port,
-            OpenMode::READ_WRITE,
-            NetworkLayerProtocol::AnyIP,
-        );
-    }
-
-    /// [`connect_to_host`](Self::connect_to_host) with an open mode and a
-    /// protocol filter. Qt: `connectToHost(hostName, port, openMode, protocol)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_core::OpenMode;
-    /// use sigloop_net::{NetworkLayerProtocol, UdpSocket};
-    /// let socket = UdpSocket::new();
-    /// socket.connect_to_host_with("::1", 9, OpenMode::WRITE_ONLY, NetworkLayerProtocol::IPv6);
-    /// assert_eq!(socket.peer_port(), 9);
-    /// ```
-    pub fn connect_to_host_with(
-        &self,
-        host: &str,
-        port: u16,
-        mode: OpenMode,
-        protocol: NetworkLayerProtocol,
-    ) {
-        self.core.datagram_prepare_connect();
-        self.core.connect_to_host(host, port, mode, protocol);
-    }
-
-    /// Connects to an address. Qt: `connectToHost(QHostAddress, port)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{HostAddress, SpecialAddress, UdpSocket};
-    /// let socket = UdpSocket::new();
-    /// socket.connect_to_address(&HostAddress::from(SpecialAddress::LocalHost), 9);
-    /// assert!(socket.peer_address().is_loopback());
-    /// ```
-    pub fn connect_to_address(&self, address: &HostAddress, port: u16) {
-        self.connect_to_host(&address.to_string(), port);
-    }
-
-    /// Closes a bound or connected socket: `state_changed(Closing)`,
-    /// `state_changed(Unconnected)`, `read_channel_finished`,
-    /// `disconnected`. Qt: `QAbstractSocket::disconnectFromHost()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{BindMode, SocketState, UdpSocket};
-    /// let socket = UdpSocket::new();
-    /// socket.bind_port(0, BindMode::DEFAULT_FOR_PLATFORM).unwrap();
-    /// socket.disconnect_from_host();
-    /// assert_eq!(socket.state(), SocketState::Unconnected);
-    /// ```
-    pub fn disconnect_from_host(&self) {
-        self.core.disconnect_from_host();
-    }
-
-    /// `about_to_close` if open, then [`disconnect_from_host`](Self::disconnect_from_host).
-    /// Qt: `QAbstractSocket::close()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// socket.connect_to_host("127.0.0.1", 9);
-    /// socket.close();
-    /// assert!(!socket.is_open());
-    /// ```
-    pub fn close(&self) {
-        self.core.close();
-    }
-
-    /// Closes at once without `Closing`: `about_to_close` (if open),
-    /// `state_changed(Unconnected)`, `read_channel_finished`, and
-    /// `disconnected` only if it was connected. Qt: `QAbstractSocket::abort()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{BindMode, SocketState, UdpSocket};
-    /// let socket = UdpSocket::new();
-    /// socket.bind_port(0, BindMode::DEFAULT_FOR_PLATFORM).unwrap();
-    /// socket.abort();
-    /// assert_eq!(socket.state(), SocketState::Unconnected);
-    /// ```
-    pub fn abort(&self) {
-        self.core.abort();
-    }
-
-    // ----- state and errors -------------------------------------------
-
-    /// The state. Qt: `QAbstractSocket::state()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::UdpSocket::new().state(), sigloop_net::SocketState::Unconnected);
-    /// ```
-    pub fn state(&self) -> SocketState {
-        self.core.state()
-    }
-
-    /// The last error. Qt: `QAbstractSocket::error()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::UdpSocket::new().error(), sigloop_net::SocketError::Unknown);
-    /// ```
-    pub fn error(&self) -> SocketError {
-        self.core.d.borrow().error
-    }
-
-    /// Qt's text for the last error. Qt: `QIODevice::errorString()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::UdpSocket::new().error_string(), "Unknown error");
-    /// ```
-    pub fn error_string(&self) -> String {
-        self.core.d.borrow().error_string().to_owned()
-    }
-
-    /// Always [`SocketType::Udp`]. Qt: `QAbstractSocket::socketType()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::UdpSocket::new().socket_type(), sigloop_net::SocketType::Udp);
-    /// ```
-    pub fn socket_type(&self) -> SocketType {
-        self.core.kind
-    }
-
-    /// Whether the socket has an OS socket (bound or connected).
-    /// Qt: `QAbstractSocket::isValid()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!sigloop_net::UdpSocket::new().is_valid());
-    /// ```
-    pub fn is_valid(&self) -> bool {
-        self.core.has_datagram_socket()
-    }
-
-    /// Whether the device is open (after `connect_to_host`; `bind` does
-    /// not open it). Qt: `QIODevice::isOpen()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{BindMode, UdpSocket};
-    /// let socket = UdpSocket::new();
-    /// socket.bind_port(0, BindMode::DEFAULT_FOR_PLATFORM).unwrap();
-    /// assert!(!socket.is_open());
-    /// ```
-    pub fn is_open(&self) -> bool {
-        self.core.d.borrow().open_mode != OpenMode::NOT_OPEN
-    }
-
-    // ----- addresses ----------------------------------------------------
-
-    /// The local address while bound or connected (`0.0.0.0` for the
-    /// dual-stack Any), else null. Qt: `QAbstractSocket::localAddress()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(sigloop_net::UdpSocket::new().local_address().is_null());
-    /// ```
-    pub fn local_address(&self) -> HostAddress {
-        self.core.d.borrow().local_address()
-    }
-
-    /// The local port, or 0. Qt: `QAbstractSocket::localPort()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::UdpSocket::new().local_port(), 0);
-    /// ```
-    pub fn local_port(&self) -> u16 {
-        self.core.d.borrow().local.port()
-    }
-
-    /// The connected peer's address, else null.
-    /// Qt: `QAbstractSocket::peerAddress()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(sigloop_net::UdpSocket::new().peer_address().is_null());
-    /// ```
-    pub fn peer_address(&self) -> HostAddress {
-        self.core.d.borrow().peer_address()
-    }
-
-    /// The connected peer's port, or 0. Qt: `QAbstractSocket::peerPort()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sigloop_net::UdpSocket::new().peer_port(), 0);
-    /// ```
-    pub fn peer_port(&self) -> u16 {
-        self.core.d.borrow().peer.port()
-    }
-
-    /// The host given to `connect_to_host`. Qt: `QAbstractSocket::peerName()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// socket.connect_to_host("127.0.0.1", 9);
-    /// assert_eq!(socket.peer_name(), "127.0.0.1");
-    /// ```
-    pub fn peer_name(&self) -> String {
-        self.core.d.borrow().peer_name().to_owned()
-    }
-
-    // ----- descriptors and options -------------------------------------
-
-    /// The OS descriptor, `None` without one (Qt returns -1).
-    /// Qt: `QAbstractSocket::socketDescriptor()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{BindMode, UdpSocket};
-    /// let socket = UdpSocket::new();
-    /// assert_eq!(socket.socket_descriptor(), None);
-    /// socket.bind_port(0, BindMode::DEFAULT_FOR_PLATFORM).unwrap();
-    /// assert!(socket.socket_descriptor().is_some());
-    /// ```
-    pub fn socket_descriptor(&self) -> Option<RawFd> {
-        let d = self.core.d.borrow();
-        d.stream
-            .as_ref()
-            .map(|s| s.as_raw_fd())
-            .or_else(|| d.bound().map(|s| s.as_raw_fd()))
-    }
-
-    /// Sets a socket option; does nothing without an OS socket (before
-    /// bind or connect), as in Qt. On a dual-stack or IPv6 socket the
-    /// multicast options are the IPv6 ones.
-    /// Qt: `QAbstractSocket::setSocketOption()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::{BindMode, HostAddress, SocketOption, SpecialAddress, UdpSocket};
-    /// let socket = UdpSocket::new();
-    /// socket.bind(&HostAddress::from(SpecialAddress::AnyIPv4), 0, BindMode::DEFAULT_FOR_PLATFORM).unwrap();
-    /// socket.set_socket_option(SocketOption::MulticastTtl, 4);
-    /// assert_eq!(socket.socket_option(SocketOption::MulticastTtl), Some(4));
-    /// socket.set_socket_option(SocketOption::MulticastLoopback, 0);
-    /// assert_eq!(socket.socket_option(SocketOption::MulticastLoopback), Some(0));
-    /// ```
-    pub fn set_socket_option(&self, option: SocketOption, value: i32) {
-        let d = self.core.d.borrow();
-        let socket = match (&d.stream, d.bound()) {
-            (Some(stream), _) => SockRef::from(stream),
-            (None, Some(bound)) => SockRef::from(bound),
-            (None, None) => return,
-        };
-        if let Err(err) = crate::socket_util::set_option(socket, option, value) {
-            log::debug!("set_socket_option({option:?}, {value}) failed: {err}");
-        }
-    }
-
-    /// Reads a socket option; `None` without an OS socket or if the OS
-    /// refuses. Qt: `QAbstractSocket::socketOption()`.
-    ///
-    /// # Examples
-    ///
-    /// See [`set_socket_option`](Self::set_socket_option).
-    pub fn socket_option(&self, option: SocketOption) -> Option<i32> {
-        let d = self.core.d.borrow();
-        let socket = match (&d.stream, d.bound()) {
-            (Some(stream), _) => SockRef::from(stream),
-            (None, Some(bound)) => SockRef::from(bound),
-            (None, None) => return None,
-        };
-        crate::socket_util::get_option(socket, option).ok()
-    }
-
-    // ----- blocking waits ------------------------------------------------
-
-    /// Finishes a `connect_to_host` to a name without a loop (a literal is
-    /// connected at once). Qt: `QAbstractSocket::waitForConnected(msecs)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// socket.connect_to_host("127.0.0.1", 9);
-    /// assert!(socket.wait_for_connected(Some(std::time::Duration::from_secs(5))));
-    /// ```
-    pub fn wait_for_connected(&self, timeout: Option<Duration>) -> bool {
-        self.core.wait_for_connected(timeout)
-    }
-
-    /// Blocks until a datagram (or error) can be read, without a loop; a
-    /// `ready_read` is emitted unless one is already pending. On timeout
-    /// `error_occurred(SocketTimeout)` ("Network operation timed out") and
-    /// `false`. Qt: `QAbstractSocket::waitForReadyRead(msecs)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use sigloop_net::{BindMode, SocketError, UdpSocket};
-    /// let socket = UdpSocket::new();
-    /// socket.bind_port(0, BindMode::DEFAULT_FOR_PLATFORM).unwrap();
-    /// assert!(!socket.wait_for_ready_read(Some(Duration::from_millis(10))));
-    /// assert_eq!(socket.error(), SocketError::SocketTimeout);
-    /// ```
-    pub fn wait_for_ready_read(&self, timeout: Option<Duration>) -> bool {
-        self.core.wait_for_ready_read(timeout)
-    }
-
-    // ----- object -------------------------------------------------------
-
-    /// Blocks (`true`) or unblocks every signal but `destroyed`; returns
-    /// the previous setting. Qt: `QObject::blockSignals()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// assert!(!socket.block_signals(true));
-    /// assert!(socket.signals_blocked());
-    /// ```
-    pub fn block_signals(&self, block: bool) -> bool {
-        self.core.block_signals(block)
-    }
-
-    /// Whether signals are blocked. Qt: `QObject::signalsBlocked()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!sigloop_net::UdpSocket::new().signals_blocked());
-    /// ```
-    pub fn signals_blocked(&self) -> bool {
-        self.core.signals_blocked()
-    }
-
-    /// Aborts, emits `destroyed` and drops all connections once control
-    /// returns to the loop level this is called from.
-    /// Qt: `QObject::deleteLater()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_core::EventDispatcher;
-    /// let socket = sigloop_net::UdpSocket::new();
-    /// socket.delete_later();
-    /// EventDispatcher::send_posted_deletes();
-    /// assert!(socket.is_deleted());
-    /// ```
-    pub fn delete_later(&self) {
-        let core = self.core.clone();
-        self.core.life.delete_later(move || core.delete_now());
-    }
-
-    /// Whether [`delete_later`](Self::delete_later) has taken effect.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!sigloop_net::UdpSocket::new().is_deleted());
-    /// ```
-    pub fn is_deleted(&self) -> bool {
-        self.core.life.is_deleted()
-    }
 }
 
-impl Clone for UdpSocket {
-    fn clone(&self) -> Self {
-        UdpSocket {
-            core: self.core.acquire(),
-        }
-    }
-}
+/// The `QAbstractSocket` surface, shared by every socket type: see
+/// [`AbstractSocket`].
+impl std::ops::Deref for UdpSocket {
+    type Target = AbstractSocket;
 
-/// Dropping the last application handle destroys the socket as Qt's
-/// `delete` does: it aborts (emitting what Qt's destructor emits), emits
-/// `destroyed` and drops every connection.
-impl Drop for UdpSocket {
-    fn drop(&mut self) {
-        self.core.release();
+    fn deref(&self) -> &AbstractSocket {
+        &self.socket
     }
 }
 
@@ -1081,10 +480,7 @@ impl WeakUdpSocket {
     ///
     /// See [`WeakUdpSocket`].
     pub fn upgrade(&self) -> Option<UdpSocket> {
-        let core = self.core.upgrade()?;
-        (!core.life.is_deleted()).then(|| UdpSocket {
-            core: core.acquire(),
-        })
+        AbstractSocket::upgrade_core(&self.core).map(|socket| UdpSocket { socket })
     }
 }
 
@@ -1100,7 +496,7 @@ impl Receiver for UdpSocket {
     }
 
     fn identity(&self) -> usize {
-        Rc::as_ptr(&self.core) as usize
+        self.core.as_ptr() as usize
     }
 }
 

@@ -13,7 +13,7 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use sigloop_core::{
-    EventDispatcher, IoHandler, IoRegistration, Lifecycle, OpenMode, Readiness, Timer,
+    EventDispatcher, IoHandler, IoRegistration, Lifecycle, Object, OpenMode, Readiness, Timer,
 };
 use sigloop_signals::Signal;
 
@@ -229,6 +229,9 @@ pub(crate) struct Rare {
     pub(crate) peer_name: String,
     pub(crate) connect: Option<ConnectPlan>,
     pub(crate) connect_timeout: Duration,
+    /// How long the socket may go on sending after it is deleted (see
+    /// `linger.rs`).
+    pub(crate) linger_timeout: Duration,
     /// A socket made by `bind` and kept for the next connect.
     pub(crate) bound: Option<socket2::Socket>,
     pub(crate) read_buffer_size: i64,
@@ -243,6 +246,7 @@ impl Default for Rare {
             peer_name: String::new(),
             connect: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            linger_timeout: super::linger::DEFAULT_LINGER,
             bound: None,
             read_buffer_size: 0,
             peer_scope: String::new(),
@@ -336,6 +340,11 @@ impl Data {
     pub(crate) fn connect_timeout(&self) -> Duration {
         self.rare()
             .map_or(DEFAULT_CONNECT_TIMEOUT, |r| r.connect_timeout)
+    }
+
+    pub(crate) fn linger_timeout(&self) -> Duration {
+        self.rare()
+            .map_or(super::linger::DEFAULT_LINGER, |r| r.linger_timeout)
     }
 
     /// Qt's read buffer limit (0: unlimited).
@@ -471,9 +480,6 @@ pub(crate) struct SocketCore {
     pub(crate) in_ready_read: Cell<bool>,
     /// A `bytes_written` slot is running: the same rule.
     pub(crate) in_bytes_written: Cell<bool>,
-    /// Application handles alive; the last one going is Qt's `delete`.
-    /// The loop and internal callbacks hold the core without counting.
-    handles: Cell<u32>,
 }
 
 impl SocketCore {
@@ -487,25 +493,7 @@ impl SocketCore {
             work: Cell::new(0),
             in_ready_read: Cell::new(false),
             in_bytes_written: Cell::new(false),
-            handles: Cell::new(0),
         })
-    }
-
-    /// Counts a new application handle.
-    pub(crate) fn acquire(self: &Rc<Self>) -> Rc<Self> {
-        self.handles.set(self.handles.get() + 1);
-        Rc::clone(self)
-    }
-
-    /// Drops an application handle; the last one destroys the socket as
-    /// Qt's destructor does (abort with its signals, `destroyed`, every
-    /// connection dropped).
-    pub(crate) fn release(&self) {
-        let left = self.handles.get() - 1;
-        self.handles.set(left);
-        if left == 0 {
-            self.delete_now();
-        }
     }
 
     pub(crate) fn state(&self) -> SocketState {
@@ -607,9 +595,10 @@ impl SocketCore {
     }
 
     /// `delete_later`'s second half: abort, emit `destroyed`, drop every
-    /// connection.
+    /// connection. Bytes still queued go on being sent (`linger.rs`).
     pub(crate) fn delete_now(&self) {
         if self.life.begin_delete() {
+            self.linger_unsent();
             self.abort();
             self.life.finish();
             self.sig.disconnect_all();
@@ -621,6 +610,21 @@ impl SocketCore {
                 parent.child_deleted(key as usize);
             }
         }
+    }
+}
+
+/// Application handles ([`Handle`](sigloop_core::Handle)s, counted in
+/// `life`) make the socket's public types; the last one going destroys
+/// the socket as Qt's destructor does (abort with its signals,
+/// `destroyed`, every connection dropped). The loop and internal callbacks
+/// hold the core without counting.
+impl Object for SocketCore {
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
+    fn delete_now(&self) {
+        SocketCore::delete_now(self);
     }
 }
 

@@ -9,7 +9,8 @@
 //! - `datagram`: the UDP side: bind, datagram reads and writes, Qt's
 //!   `ready_read` gating for datagrams;
 //! - `wait`: the blocking `wait_for_*` functions, which run the same paths
-//!   without an event loop.
+//!   without an event loop;
+//! - `linger`: a deleted socket's queued bytes still go out.
 
 mod close;
 mod connect;
@@ -18,6 +19,7 @@ pub(crate) mod engine;
 mod enums;
 mod error;
 mod lazy_queue;
+mod linger;
 mod transfer;
 pub(crate) mod transport;
 mod wait;
