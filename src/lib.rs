@@ -40,10 +40,11 @@ pub use sigloop_core::{
     WriteTo,
 };
 pub use sigloop_net::{
-    AddressParseError, BindMode, ConversionMode, HostAddress, HostInfo, HostInfoError,
-    InterfaceFlags, LookupId, NetworkAddressEntry, NetworkDatagram, NetworkInterface,
-    NetworkLayerProtocol, SocketError, SocketOption, SocketState, SocketType, SpecialAddress,
-    TcpServer, TcpSocket, UdpSocket, WeakTcpServer, WeakTcpSocket, WeakUdpSocket,
+    AddressParseError, Authenticator, BindMode, ConversionMode, HostAddress, HostInfo,
+    HostInfoError, InterfaceFlags, LookupId, NetworkAddressEntry, NetworkDatagram,
+    NetworkInterface, NetworkLayerProtocol, NetworkProxy, NetworkProxyFactory, NetworkProxyQuery,
+    ProxyCapabilities, ProxyType, QueryType, SocketError, SocketOption, SocketState, SocketType,
+    SpecialAddress, TcpServer, TcpSocket, UdpSocket, WeakTcpServer, WeakTcpSocket, WeakUdpSocket,
 };
 pub use sigloop_signals::{
     ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
