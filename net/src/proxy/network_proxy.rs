@@ -295,9 +295,10 @@ impl NetworkProxy {
     }
 
     /// Sets a header sent with each `CONNECT` request, replacing one of the
-    /// same name (names compare case-insensitively). Does nothing unless the
-    /// type is [`ProxyType::Http`] or [`ProxyType::HttpCaching`], as in Qt.
-    /// A `User-Agent` header replaces the default `Mozilla/5.0`.
+    /// same name. Names are kept and sent in lower case, as Qt 6 does
+    /// (`X-Trace` goes out as `x-trace`). Does nothing unless the type is
+    /// [`ProxyType::Http`] or [`ProxyType::HttpCaching`], as in Qt. A
+    /// `User-Agent` header replaces the default `Mozilla/5.0`.
     ///
     /// Qt: `QNetworkProxy::setRawHeader()`.
     ///
@@ -309,7 +310,7 @@ impl NetworkProxy {
     /// proxy.set_raw_header("X-Trace", "1");
     /// proxy.set_raw_header("x-trace", "2");
     /// assert_eq!(proxy.raw_header("X-TRACE"), Some(&b"2"[..]));
-    /// assert_eq!(proxy.raw_header_list(), vec![&b"X-Trace"[..]]);
+    /// assert_eq!(proxy.raw_header_list(), vec![&b"x-trace"[..]]);
     ///
     /// let mut socks = NetworkProxy::new(ProxyType::Socks5, "p", 1080);
     /// socks.set_raw_header("X-Trace", "1");
@@ -319,14 +320,10 @@ impl NetworkProxy {
         if !self.takes_headers() {
             return;
         }
-        let (name, value) = (name.as_ref(), value.as_ref().to_vec());
-        match self
-            .raw_headers
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
+        let (name, value) = (name.as_ref().to_ascii_lowercase(), value.as_ref().to_vec());
+        match self.raw_headers.iter_mut().find(|(n, _)| *n == name) {
             Some(entry) => entry.1 = value,
-            None => self.raw_headers.push((name.to_vec(), value)),
+            None => self.raw_headers.push((name, value)),
         }
     }
 
@@ -370,8 +367,8 @@ impl NetworkProxy {
             .map(|(_, v)| v.as_slice())
     }
 
-    /// The names of the headers set, in the order they were first set
-    /// (empty for types other than HTTP).
+    /// The names of the headers set, in lower case, in the order they were
+    /// first set (empty for types other than HTTP).
     ///
     /// Qt: `QNetworkProxy::rawHeaderList()`.
     ///
@@ -382,7 +379,7 @@ impl NetworkProxy {
     /// let mut proxy = NetworkProxy::new(ProxyType::Http, "p", 3128);
     /// proxy.set_raw_header("A", "1");
     /// proxy.set_raw_header("B", "2");
-    /// assert_eq!(proxy.raw_header_list(), vec![&b"A"[..], &b"B"[..]]);
+    /// assert_eq!(proxy.raw_header_list(), vec![&b"a"[..], &b"b"[..]]);
     /// ```
     pub fn raw_header_list(&self) -> Vec<&[u8]> {
         if !self.takes_headers() {

@@ -38,7 +38,7 @@ enum State {
 /// Proxy-Connection: keep-alive
 /// Host: host
 /// User-Agent: Mozilla/5.0          (unless the proxy's raw headers set one)
-/// <the proxy's raw headers>
+/// <the proxy's raw headers>        (names in lower case, as Qt 6 sends them)
 /// Proxy-Authorization: …           (once the proxy has asked, with a 407)
 /// ```
 ///
@@ -119,7 +119,7 @@ impl HttpConnectHandshake {
     /// let mut t = HttpConnectHandshake::new(ProxyAddress::from(([10, 0, 0, 1], 80)), &proxy);
     /// t.proxy_connected();
     /// let request = String::from_utf8(t.take_output()).unwrap();
-    /// assert!(request.contains("User-Agent: fortune/1.0\r\n"));
+    /// assert!(request.contains("user-agent: fortune/1.0\r\n"));
     /// assert!(!request.contains("Mozilla"));
     /// ```
     pub fn new(target: ProxyAddress, proxy: &NetworkProxy) -> Self {

@@ -73,7 +73,7 @@ fn the_request_is_qts_byte_for_byte() {
     let mut tunnel = start_with(&with_headers);
     assert_eq!(
         tunnel.take_output(),
-        b"CONNECT 127.0.0.1:9 HTTP/1.1\r\nProxy-Connection: keep-alive\r\nHost: 127.0.0.1\r\nX-One: 1\r\nUser-Agent: sigloop\r\nX-Two: 2\r\n\r\n"
+        b"CONNECT 127.0.0.1:9 HTTP/1.1\r\nProxy-Connection: keep-alive\r\nHost: 127.0.0.1\r\nx-one: 1\r\nuser-agent: sigloop\r\nx-two: 2\r\n\r\n"
     );
 }
 
