@@ -2,6 +2,9 @@
 //! `proxy_authentication_required` slot fills in.
 
 use std::collections::BTreeMap;
+use std::fmt;
+
+use super::network_proxy::redacted;
 
 /// Credentials for a proxy that asked for them, and what the proxy said
 /// about itself (its realm and challenge options).
@@ -25,8 +28,9 @@ use std::collections::BTreeMap;
 /// auth.set_password("secret");
 /// assert!(!auth.is_null());
 /// assert_eq!((auth.user(), auth.password()), ("alice", "secret"));
+/// assert!(!format!("{auth:?}").contains("secret"), "Debug hides the password");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Authenticator {
     user: String,
     password: String,
@@ -185,6 +189,18 @@ impl Authenticator {
     /// password that is not empty).
     pub(crate) fn has_credentials(&self) -> bool {
         !self.user.is_empty() || !self.password.is_empty()
+    }
+}
+
+impl fmt::Debug for Authenticator {
+    /// Never shows the password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("user", &self.user)
+            .field("password", &redacted(&self.password))
+            .field("realm", &self.realm)
+            .field("options", &self.options)
+            .finish()
     }
 }
 

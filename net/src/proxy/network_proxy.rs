@@ -1,6 +1,8 @@
 //! `NetworkProxy` (Qt: `QNetworkProxy`): one proxy's type, address,
 //! credentials, capabilities and HTTP headers.
 
+use std::fmt;
+
 use super::{ProxyCapabilities, ProxyType};
 
 /// A proxy: its type, host and port, credentials, capabilities and, for
@@ -12,7 +14,7 @@ use super::{ProxyCapabilities, ProxyType};
 /// [`crate::proxy::socks5`] and [`crate::proxy::http`].
 ///
 /// `==` is Qt's: type, host, port, user, password and capabilities (not the
-/// headers).
+/// headers). `{:?}` never shows the password.
 ///
 /// Qt: `QNetworkProxy`.
 ///
@@ -31,7 +33,7 @@ use super::{ProxyCapabilities, ProxyType};
 /// let parsed = NetworkProxy::from_url("socks5h://username:password@proxy.example.com:1080").unwrap();
 /// assert_eq!(parsed, proxy);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct NetworkProxy {
     proxy_type: ProxyType,
     host_name: String,
@@ -399,6 +401,36 @@ impl NetworkProxy {
     }
 }
 
+impl fmt::Debug for NetworkProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetworkProxy")
+            .field("type", &self.proxy_type)
+            .field("host_name", &self.host_name)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &redacted(&self.password))
+            .field("capabilities", &self.capabilities())
+            .field(
+                "raw_headers",
+                &self
+                    .raw_header_list()
+                    .iter()
+                    .map(|n| String::from_utf8_lossy(n))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// What `{:?}` shows instead of a secret.
+pub(crate) fn redacted(secret: &str) -> &'static str {
+    if secret.is_empty() {
+        ""
+    } else {
+        "<redacted>"
+    }
+}
+
 impl PartialEq for NetworkProxy {
     fn eq(&self, other: &Self) -> bool {
         self.proxy_type == other.proxy_type
@@ -431,6 +463,16 @@ mod tests {
         assert_eq!(a, b);
         a.set_capabilities(ProxyCapabilities::TUNNELING);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let proxy = NetworkProxy::from_url("socks5://alice:hunter2@p:1").unwrap();
+        let shown = format!("{proxy:?}");
+        assert!(
+            shown.contains("alice") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 
     #[test]

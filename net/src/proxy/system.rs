@@ -44,9 +44,10 @@ use super::{NetworkProxy, NetworkProxyQuery, ProxyType, QueryType};
 ///
 /// let query = NetworkProxyQuery::for_peer("example.com", 80, "http", QueryType::TcpSocket);
 /// let proxies = system_proxy_for_query(&query);
+/// // Never empty: without proxy variables the answer is [NoProxy].
 /// assert!(!proxies.is_empty());
-/// if std::env::var_os("http_proxy").is_none() && std::env::var_os("all_proxy").is_none() {
-///     assert_eq!(proxies[0].proxy_type(), ProxyType::NoProxy);
+/// if proxies[0].proxy_type() != ProxyType::NoProxy {
+///     println!("the environment names {:?}", proxies[0].to_url());
 /// }
 /// ```
 pub fn system_proxy_for_query(query: &NetworkProxyQuery) -> Vec<NetworkProxy> {

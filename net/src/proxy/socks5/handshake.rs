@@ -2,6 +2,7 @@
 //! username/password, and one request (`CONNECT`, `BIND` or
 //! `UDP ASSOCIATE`) with its reply or replies.
 
+use std::fmt;
 use std::mem;
 
 use super::address::{decode, encode, Decoded};
@@ -130,7 +131,7 @@ enum Step {
 /// assert_eq!(socks.feed(&replies), HandshakeEvent::Bound(ProxyAddress::from(([10, 0, 0, 1], 40000))));
 /// assert_eq!(socks.feed(&[]), HandshakeEvent::PeerConnected(ProxyAddress::from(([10, 0, 0, 7], 50000))));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Socks5Handshake {
     command: Socks5Command,
     target: ProxyAddress,
@@ -141,6 +142,19 @@ pub struct Socks5Handshake {
     input: Vec<u8>,
     output: Vec<u8>,
     bound: Option<ProxyAddress>,
+}
+
+impl fmt::Debug for Socks5Handshake {
+    /// Never shows the credentials.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socks5Handshake")
+            .field("command", &self.command)
+            .field("target", &self.target)
+            .field("authenticates", &self.credentials.is_some())
+            .field("state", &self.state)
+            .field("bound", &self.bound)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Socks5Handshake {
