@@ -415,7 +415,8 @@ impl HttpConnectHandshake {
     /// Drops the body, then acts on the status.
     fn skip_body(&mut self) -> Option<HandshakeEvent> {
         let State::SkippingBody { remaining, head } = &mut self.state else {
-            return None;
+            // Only called in this state; never spin the parse loop.
+            return Some(HandshakeEvent::Pending);
         };
         let available = u64::try_from(self.input.len()).unwrap_or(u64::MAX);
         let skip = (*remaining).min(available);
