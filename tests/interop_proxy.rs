@@ -506,3 +506,50 @@ fn blank_random_digest_fields(message: Vec<u8>) -> Vec<u8> {
     }
     text.into_bytes()
 }
+
+/// Which destinations Qt never proxies: our `proxy_for_query` and Qt's
+/// give the same first proxy for each host, with a SOCKS5 application
+/// proxy set in both. (The only test in this binary that touches the
+/// process-wide proxy settings.)
+#[test]
+fn proxy_for_query_skips_the_same_local_hosts_as_qt() {
+    use sigloop::net::proxy::proxy_for_query;
+    use sigloop::{NetworkProxyQuery, QueryType};
+
+    let hosts = [
+        "localhost",
+        "LOCALHOST",
+        "localhost.localdomain",
+        "localhostx",
+        "127.0.0.1",
+        "127.1",
+        "127.255.255.254",
+        "0x7f000001",
+        "::1",
+        "::ffff:127.0.0.1",
+        "128.0.0.1",
+        "example.com",
+        "10.0.0.1",
+    ];
+    let output = Command::new(venv_python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/peers/proxy_for_query.py"))
+        .args(hosts)
+        .env("QT_QPA_PLATFORM", "offscreen")
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run the Qt peer");
+    assert!(output.status.success(), "the Qt peer failed: {output:?}");
+    let qt = String::from_utf8(output.stdout).unwrap();
+
+    NetworkProxy::set_application_proxy(NetworkProxy::new(ProxyType::Socks5, "10.0.0.1", 1080));
+    let mut ours = String::new();
+    for host in hosts {
+        let query = NetworkProxyQuery::for_peer(host, 80, "", QueryType::TcpSocket);
+        ours.push_str(&format!(
+            "{host} {}\n",
+            proxy_for_query(&query)[0].proxy_type().qt_name()
+        ));
+    }
+    NetworkProxy::set_application_proxy(NetworkProxy::default());
+    assert_eq!(ours, qt);
+}
