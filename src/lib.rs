@@ -40,9 +40,10 @@ pub use sigloop_core::{
     WriteTo,
 };
 pub use sigloop_net::{
-    AbstractSocket, AddressParseError, BindMode, ConversionMode, HostAddress, HostInfo,
-    HostInfoError, InterfaceFlags, LookupId, NetworkAddressEntry, NetworkDatagram,
-    NetworkInterface, NetworkLayerProtocol, SocketError, SocketOption, SocketState, SocketType,
+    AbstractSocket, AddressParseError, Authenticator, BindMode, ConversionMode, HostAddress,
+    HostInfo, HostInfoError, InterfaceFlags, LookupId, NetworkAddressEntry, NetworkDatagram,
+    NetworkInterface, NetworkLayerProtocol, NetworkProxy, NetworkProxyFactory, NetworkProxyQuery,
+    ProxyCapabilities, ProxyType, QueryType, SocketError, SocketOption, SocketState, SocketType,
     SpecialAddress, TcpServer, TcpSocket, UdpSocket, WeakAbstractSocket, WeakTcpServer,
     WeakTcpSocket, WeakUdpSocket,
 };

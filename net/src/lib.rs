@@ -71,6 +71,7 @@ mod host_address;
 mod host_info;
 mod network_datagram;
 mod network_interface;
+pub mod proxy;
 mod socket;
 mod socket_util;
 mod tcp_server;
@@ -84,6 +85,10 @@ pub use host_address::{
 pub use host_info::{HostInfo, HostInfoError, LookupId, RESOLVER_THREADS};
 pub use network_datagram::NetworkDatagram;
 pub use network_interface::{InterfaceFlags, NetworkAddressEntry, NetworkInterface};
+pub use proxy::{
+    Authenticator, NetworkProxy, NetworkProxyFactory, NetworkProxyQuery, ProxyCapabilities,
+    ProxyType, QueryType,
+};
 pub use socket::{BindMode, SocketError, SocketOption, SocketState, SocketType};
 pub use tcp_server::{TcpServer, WeakTcpServer};
 pub use tcp_socket::{TcpSocket, WeakTcpSocket};
