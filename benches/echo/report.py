@@ -115,7 +115,11 @@ def markdown(cpu, rate, mbps, rss, rounds, spread, lat, meta, servers):
       "The last column also gives the lowest and highest sigloop/mio ratio of "
       "single rounds: on a shared two-CPU machine the one-connection and churn "
       "scenarios (dominated by the kernel's sleep and wake-up costs) vary by "
-      "±20% from run to run.\n")
+      "±20% from run to run. The full-pipe scenario keeps up to 8 MiB in flight "
+      "on one connection while the client drains it through a 128 KiB receive "
+      "buffer (`SO_RCVBUF`), so the server's send buffer fills and the echo "
+      "waits in the server's own buffers (on Linux loopback a 1 MiB window "
+      "never fills it: the send buffer grows to 4 MiB).\n")
     cols = ["scenario (operation)"] + [names[s] for s in servers]
     if "sigloop" in servers and "mio" in servers:
         cols.append(f"sigloop ≤ {CPU_TARGET:.2f}× mio?")
@@ -178,7 +182,9 @@ def markdown(cpu, rate, mbps, rss, rounds, spread, lat, meta, servers):
           "byte sent to the last byte back: median / 99th percentile in µs over the "
           "measured window (median of the rounds), ratio of the p99 to raw mio's in "
           f"brackets. Target from the issue: sigloop's p99 ≤ {P99_TARGET:.2f}× raw "
-          "mio's at 100 connections × 4 KiB.\n")
+          "mio's at 100 connections × 4 KiB. Under background load (see the load "
+          "average above) the tail is the scheduler's: a p99 of milliseconds means "
+          "the server or the load generator waited for a CPU.\n")
         cols = ["scenario"] + [names[s] for s in servers]
         if "sigloop" in servers and "mio" in servers:
             cols.append("sigloop p99/mio, single rounds")
