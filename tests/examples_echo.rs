@@ -214,8 +214,8 @@ fn a_peer_that_reads_slowly_gets_every_byte_back() {
 
     const TOTAL: usize = 12 << 20;
     let server = Server::start();
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-        .expect("a socket");
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
     // Set before connecting so that the window follows it: the echo then
     // outruns what this side can take in, and piles up in the server.
     socket.set_recv_buffer_size(64 * 1024).expect("SO_RCVBUF");
@@ -231,7 +231,9 @@ fn a_peer_that_reads_slowly_gets_every_byte_back() {
     let sender = std::thread::spawn(move || {
         let block: Vec<u8> = (0..64 * 1024).map(pattern).collect();
         for _ in 0..TOTAL / block.len() {
-            writer.write_all(&block).expect("the server takes the bytes");
+            writer
+                .write_all(&block)
+                .expect("the server takes the bytes");
         }
     });
     let mut reader = stream;

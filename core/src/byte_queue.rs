@@ -1336,7 +1336,10 @@ mod tests {
             q.append(&vec![3; 2 * POOL_BYTES]);
             q.skip(usize::MAX);
             let bytes = POOL.with(|p| p.borrow().bytes);
-            assert!(bytes <= POOL_BYTES && bytes > POOL_BYTES - MAX_FILL, "bounded: {bytes}");
+            assert!(
+                bytes <= POOL_BYTES && bytes > POOL_BYTES - MAX_FILL,
+                "bounded: {bytes}"
+            );
         })
         .join()
         .unwrap();

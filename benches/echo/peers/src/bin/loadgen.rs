@@ -221,13 +221,18 @@ fn run(o: &Opts) -> io::Result<()> {
 }
 
 enum Scenario {
-    PingPong { conns: usize, size: usize },
+    PingPong {
+        conns: usize,
+        size: usize,
+    },
     Bulk {
         block: usize,
         window: usize,
         rcvbuf: Option<usize>,
     },
-    Churn { size: usize },
+    Churn {
+        size: usize,
+    },
 }
 
 /// One measured window.
