@@ -202,3 +202,50 @@ fn bad_command_lines_are_refused_with_usage() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("usage: echo_server"));
 }
+
+/// A peer that sends far more than it has read yet, through a small
+/// receive buffer: the server's send buffer fills, its writes come back
+/// short, and megabytes of echo wait in its write buffer (in pooled read
+/// chunks handed over whole). Every byte comes back, in order.
+#[test]
+fn a_peer_that_reads_slowly_gets_every_byte_back() {
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+
+    const TOTAL: usize = 12 << 20;
+    let server = Server::start();
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+    // Set before connecting so that the window follows it: the echo then
+    // outruns what this side can take in, and piles up in the server.
+    socket.set_recv_buffer_size(64 * 1024).expect("SO_RCVBUF");
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, server.port));
+    socket
+        .connect_timeout(&to.into(), STEP)
+        .expect("connects to the echo server");
+    let stream = TcpStream::from(socket);
+    stream.set_read_timeout(Some(STEP)).expect("read timeout");
+    stream.set_write_timeout(Some(STEP)).expect("write timeout");
+    let pattern = |i: usize| (i % 251) as u8;
+    let mut writer = stream.try_clone().expect("a second handle");
+    let sender = std::thread::spawn(move || {
+        let block: Vec<u8> = (0..64 * 1024).map(pattern).collect();
+        for _ in 0..TOTAL / block.len() {
+            writer
+                .write_all(&block)
+                .expect("the server takes the bytes");
+        }
+    });
+    let mut reader = stream;
+    let mut buf = vec![0u8; 4096];
+    let mut got = 0;
+    while got < TOTAL {
+        let n = reader.read(&mut buf).expect("the echo keeps coming");
+        assert_ne!(n, 0, "the server closed after {got} bytes");
+        for (k, &b) in buf[..n].iter().enumerate() {
+            assert_eq!(b, pattern((got + k) % (64 * 1024)), "byte {}", got + k);
+        }
+        got += n;
+    }
+    sender.join().expect("the sender finished");
+}

@@ -25,9 +25,12 @@ SCENARIOS = [
     ("pp100_64", "ping-pong, 100 conns, 64 B", "round trip"),
     ("pp100_4k", "ping-pong, 100 conns, 4 KiB", "round trip"),
     ("bulk64k", "bulk, 1 conn, 64 KiB blocks", "64 KiB block"),
+    ("fullpipe", "full pipe, 1 conn, 64 KiB, 8 MiB in flight", "64 KiB block"),
     ("churn", "connect + 64 B echo + close", "connection"),
 ]
 CPU_TARGET = 1.15  # x raw mio, every scenario
+THROUGHPUT_TARGET = 0.95  # x raw mio, full pipe
+P99_TARGET = 1.15  # x raw mio, p99 round-trip latency
 RSS_IDLE_TARGET = 512  # bytes per idle connection
 RSS_ECHO_TARGET = 1024  # bytes per connection after one echo
 
@@ -36,6 +39,8 @@ def parse(path):
     cpu = defaultdict(list)  # (server, scenario) -> [ns/op]
     rate = defaultdict(list)  # (server, scenario) -> [ops/s]
     mbps = defaultdict(list)  # (server, scenario) -> [MB/s]
+    p99 = defaultdict(list)  # (server, scenario) -> [µs]
+    p50 = defaultdict(list)  # (server, scenario) -> [µs]
     rss = {}
     for line in open(path):
         fields = line.rstrip("\n").split("\t")
@@ -52,16 +57,27 @@ def parse(path):
         cpu[server, scenario].append(int(kv["cpu_ns"]) / ops)
         rate[server, scenario].append(ops / secs)
         mbps[server, scenario].append(int(kv["bytes"]) / secs / 1e6)
+        if "p99_us" in kv:
+            p99[server, scenario].append(float(kv["p99_us"]))
+            p50[server, scenario].append(float(kv["p50_us"]))
     med = lambda d: {k: statistics.median(v) for k, v in d.items()}  # noqa: E731
     rounds = max((len(v) for v in cpu.values()), default=0)
     # sigloop / raw mio in each round (the rounds ran close together).
-    spread = {}
-    for (server, scenario), ours in cpu.items():
-        base = cpu.get(("mio", scenario))
-        if server == "sigloop" and base:
-            ratios = [a / b for a, b in zip(ours, base)]
-            spread[scenario] = (min(ratios), max(ratios))
-    return med(cpu), med(rate), med(mbps), rss, rounds, spread
+    # Per-round ratios pair the rounds in order; a server's rounds run in
+    # the same order, so the i-th values ran close together.
+    def ratios(d, scenario):
+        ours, base = d.get(("sigloop", scenario)), d.get(("mio", scenario))
+        if not ours or not base:
+            return None
+        r = [a / b for a, b in zip(ours, base)]
+        return (min(r), max(r))
+    scenarios = {sc for _, sc in cpu}
+    spread = {sc: ratios(cpu, sc) for sc in scenarios if ratios(cpu, sc)}
+    rate_spread = {sc: ratios(rate, sc) for sc in scenarios if ratios(rate, sc)}
+    p99_spread = {sc: ratios(p99, sc) for sc in scenarios if ratios(p99, sc)}
+    lat = {"p50": med(p50), "p99": med(p99), "p99_spread": p99_spread,
+           "rate_spread": rate_spread}
+    return med(cpu), med(rate), med(mbps), rss, rounds, spread, lat
 
 
 def per_conn(r, key):
@@ -76,7 +92,7 @@ def fmt_bytes(b):
     return f"{b:,.0f} B" if b < 10_000 else f"{b / 1024:,.1f} KiB"
 
 
-def markdown(cpu, rate, mbps, rss, rounds, spread, meta, servers):
+def markdown(cpu, rate, mbps, rss, rounds, spread, lat, meta, servers):
     out = []
     w = out.append
     w("# Echo benchmark: sigloop against raw mio, tokio and Qt 6\n")
@@ -99,12 +115,18 @@ def markdown(cpu, rate, mbps, rss, rounds, spread, meta, servers):
       "The last column also gives the lowest and highest sigloop/mio ratio of "
       "single rounds: on a shared two-CPU machine the one-connection and churn "
       "scenarios (dominated by the kernel's sleep and wake-up costs) vary by "
-      "±20% from run to run.\n")
+      "±20% from run to run. The full-pipe scenario keeps up to 8 MiB in flight "
+      "on one connection while the client drains it through a 128 KiB receive "
+      "buffer (`SO_RCVBUF`), so the server's send buffer fills and the echo "
+      "waits in the server's own buffers (on Linux loopback a 1 MiB window "
+      "never fills it: the send buffer grows to 4 MiB).\n")
     cols = ["scenario (operation)"] + [names[s] for s in servers]
     if "sigloop" in servers and "mio" in servers:
         cols.append(f"sigloop ≤ {CPU_TARGET:.2f}× mio?")
     w(table_head(cols))
     for sc, title, op in SCENARIOS:
+        if not any((s, sc) in cpu for s in servers):
+            continue
         row = f"| {title} ({op}) |"
         base = cpu.get(("mio", sc))
         for s in servers:
@@ -128,16 +150,64 @@ def markdown(cpu, rate, mbps, rss, rounds, spread, meta, servers):
     w("")
     w("## Throughput\n")
     w("Operations per second seen by the load generator (MB/s of echoed payload "
-      "in brackets). With one load-generator thread the client side often limits "
-      "these; the CPU table is the comparison that matters.\n")
-    w(table_head(["scenario"] + [names[s] for s in servers]))
+      "and the ratio to raw mio in brackets). With one load-generator thread the "
+      "client side often limits these; the CPU table is the comparison that "
+      "matters, except in the full-pipe scenario, where the issue's target is "
+      f"sigloop ≥ {THROUGHPUT_TARGET:.2f}× raw mio's throughput "
+      "(the last column gives single rounds' ratios).\n")
+    cols = ["scenario"] + [names[s] for s in servers]
+    if "sigloop" in servers and "mio" in servers:
+        cols.append("sigloop/mio, single rounds")
+    w(table_head(cols))
     for sc, title, _ in SCENARIOS:
+        if not any((s, sc) in rate for s in servers):
+            continue
         row = f"| {title} |"
+        base = rate.get(("mio", sc))
         for s in servers:
             v = rate.get((s, sc))
-            row += " – |" if v is None else f" {v:,.0f}/s ({mbps[s, sc]:,.1f} MB/s) |"
+            if v is None:
+                row += " – |"
+                continue
+            ratio = f"; {v / base:.2f}×" if base and s != "mio" else ""
+            row += f" {v:,.0f}/s ({mbps[s, sc]:,.1f} MB/s{ratio}) |"
+        if "sigloop" in servers and "mio" in servers:
+            lo_hi = lat["rate_spread"].get(sc)
+            row += f" {lo_hi[0]:.2f}–{lo_hi[1]:.2f}× |" if lo_hi else " – |"
         w(row)
     w("")
+    if lat["p99"]:
+        w("## Round-trip latency\n")
+        w("Ping-pong round trips as the load generator sees them, from the first "
+          "byte sent to the last byte back: median / 99th percentile in µs over the "
+          "measured window (median of the rounds), ratio of the p99 to raw mio's in "
+          f"brackets. Target from the issue: sigloop's p99 ≤ {P99_TARGET:.2f}× raw "
+          "mio's at 100 connections × 4 KiB. Under background load (see the load "
+          "average above) the tail is the scheduler's: a p99 of milliseconds means "
+          "the server or the load generator waited for a CPU.\n")
+        cols = ["scenario"] + [names[s] for s in servers]
+        if "sigloop" in servers and "mio" in servers:
+            cols.append("sigloop p99/mio, single rounds")
+        w(table_head(cols))
+        for sc, title, _ in SCENARIOS:
+            if not any((s, sc) in lat["p99"] for s in servers):
+                continue
+            row = f"| {title} |"
+            base = lat["p99"].get(("mio", sc))
+            for s in servers:
+                v = lat["p99"].get((s, sc))
+                if v is None:
+                    row += " – |"
+                    continue
+                ratio = f" ({v / base:.2f}×)" if base and s != "mio" else ""
+                row += f" {lat['p50'][s, sc]:,.0f} / {v:,.0f}{ratio} |"
+            if "sigloop" in servers and "mio" in servers:
+                lo_hi = lat["p99_spread"].get(sc)
+                row += f" {lo_hi[0]:.2f}–{lo_hi[1]:.2f}× |" if lo_hi else " – |"
+            w(row)
+        w("")
+    if not rss:
+        return "\n".join(out) + "\n"
     w("## Server memory per connection\n")
     conns = next((r["conns"] for r in rss.values()), 0)
     w(f"Server RSS (`VmRSS`) with {conns:,} idle connections, and after one 64-byte "
@@ -177,7 +247,7 @@ def svg(cpu, servers):
     ratios = [cpu[s, sc] / cpu["mio", sc] for sc, _, _ in SCENARIOS for s in shown
               if (s, sc) in cpu and ("mio", sc) in cpu]
     top = max([2.0, CPU_TARGET] + ratios) * 1.08
-    left, width, bar, gap = 230, 520, 14, 12
+    left, width, bar, gap = 270, 520, 14, 12
     group = bar * len(shown) + gap
     height = 80 + group * len(SCENARIOS) + 40
     x = lambda r: left + r / top * width  # noqa: E731
@@ -232,11 +302,11 @@ def main(argv):
             rest = rest[2:]
         else:
             sys.exit(f"unknown argument {rest[0]!r}")
-    cpu, rate, mbps, rss, rounds, spread = parse(raw)
+    cpu, rate, mbps, rss, rounds, spread, lat = parse(raw)
     present = {s for s, _ in cpu} | set(rss)
     servers = [s for s, _ in SERVERS if s in present]
     with open(md_path, "w") as f:
-        f.write(markdown(cpu, rate, mbps, rss, rounds, spread, meta, servers))
+        f.write(markdown(cpu, rate, mbps, rss, rounds, spread, lat, meta, servers))
     with open(svg_path, "w") as f:
         f.write(svg(cpu, servers))
 

@@ -19,7 +19,9 @@
 #
 # Knobs (environment): ROUNDS (5), DURATION seconds per scenario (1.0),
 # WARMUP seconds (0.3), IDLE connections for the memory test (10000),
-# SERVERS (space-separated subset of: sigloop mio tokio qt).
+# SERVERS (space-separated subset of: sigloop mio tokio qt), SCENARIOS
+# (comma-separated subset of: rss pp1_64 pp1_4k pp100_64 pp100_4k bulk64k
+# fullpipe churn; all by default, rss in the first round only).
 #
 # Needs cargo, python3, taskset; builds the Qt peer with g++ and
 # pkg-config's Qt6Network, installing qt6-base-dev with apt-get when it is
@@ -37,6 +39,7 @@ DURATION="${DURATION:-1.0}"
 WARMUP="${WARMUP:-0.3}"
 IDLE="${IDLE:-10000}"
 SERVERS="${SERVERS:-sigloop mio tokio qt}"
+SCENARIOS="${SCENARIOS:-rss,pp1_64,pp1_4k,pp100_64,pp100_4k,bulk64k,fullpipe,churn}"
 
 log() { printf '==> %s\n' "$*" >&2; }
 started=$(date +%s)
@@ -159,9 +162,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
         order+=("${server_list[(i + round - 1) % ${#server_list[@]}]}")
     done
     for name in "${order[@]}"; do
-        only="pp1_64,pp1_4k,pp100_64,pp100_4k,bulk64k,churn"
         # Memory once per server, on its first (fresh) start.
-        [[ ${round} -eq 1 ]] && only="rss,${only}"
+        only="${SCENARIOS}"
+        if [[ ${round} -gt 1 ]]; then
+            only="$(tr ',' '\n' <<<"${only}" | { grep -vx rss || true; } | paste -sd, -)"
+        fi
+        [[ -n "${only}" ]] || continue
         log "round ${round}/${ROUNDS}: ${name}"
         start_server "${name}"
         "${pin_client[@]+"${pin_client[@]}"}" "${LOADGEN}" --port "${server_port}" \
@@ -178,7 +184,7 @@ tokio_version="$(grep -A1 '^name = "tokio"$' "${PEERS}/Cargo.lock" | sed -n 's/^
 mio_version="$(grep -A1 '^name = "mio"$' "${PEERS}/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
 python3 "${HERE}/report.py" "${RAW}" "${HERE}/results.md" "${HERE}/results.svg" \
     --meta "command=bash benches/echo/run.sh" \
-    --meta "settings=ROUNDS=${ROUNDS} DURATION=${DURATION} WARMUP=${WARMUP} IDLE=${IDLE}" \
+    --meta "settings=ROUNDS=${ROUNDS} DURATION=${DURATION} WARMUP=${WARMUP} IDLE=${IDLE} SERVERS='${SERVERS}' SCENARIOS=${SCENARIOS}" \
     --meta "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) CPUs)" \
     --meta "kernel=$(uname -r)" \
     --meta "rustc=$(rustc --version)" \

@@ -13,21 +13,52 @@ thread_local! {
     /// and no zeroing, only a copy of the bytes it got.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 
-    /// Freed chunks of 8 to 64 KiB kept for the next large read or append
-    /// on this thread, one list per power-of-two capacity (at most
-    /// `POOL_MAX` each; see [`take_chunk`]).
-    static POOL: RefCell<[Vec<Vec<u8>>; POOL_CLASSES]> =
-        const { RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
+    /// Freed chunks of 8 to 256 KiB kept for the next large read or
+    /// append on this thread (at most `POOL_BYTES`; see [`take_chunk`]).
+    static POOL: RefCell<Pool> = const { RefCell::new(Pool::new()) };
 }
 
-/// Capacities of pooled chunks: `POOL_MIN << class`, 8 to 64 KiB.
+/// Capacities of pooled chunks: `POOL_MIN << class`, 8 to 256 KiB.
 const POOL_MIN: usize = 2 * MIN_FILL;
-const POOL_CLASSES: usize = 4;
+const POOL_CLASSES: usize = 6;
 /// Capacity of the largest pooled chunks: the largest read reservation.
 const POOL_CHUNK: usize = MAX_FILL;
-/// Most chunks the per-thread pool keeps of each capacity (the 64 KiB
-/// ones make 256 KiB, the sockets' read budget per readiness).
-const POOL_MAX: usize = 4;
+/// Most bytes of chunks the per-thread pool keeps: what a connection whose
+/// peer reads slowly may hold in its write queue (an echo that reads on
+/// while its send buffer is full keeps megabytes there; when they drain,
+/// their chunks must wait here for the next reads rather than go back to
+/// the allocator, which returned them to the OS and faulted them in again).
+const POOL_BYTES: usize = 4 << 20;
+
+/// The per-thread chunk pool: one list per power-of-two capacity.
+struct Pool {
+    lists: [Vec<Vec<u8>>; POOL_CLASSES],
+    /// Capacity of every pooled chunk, summed.
+    bytes: usize,
+}
+
+impl Pool {
+    const fn new() -> Pool {
+        Pool {
+            lists: [const { Vec::new() }; POOL_CLASSES],
+            bytes: 0,
+        }
+    }
+
+    fn take(&mut self, class: usize) -> Option<Vec<u8>> {
+        let chunk = self.lists[class].pop()?;
+        self.bytes -= chunk.capacity();
+        Some(chunk)
+    }
+
+    /// Keeps `chunk` if it fits under `POOL_BYTES`; else drops it.
+    fn give(&mut self, class: usize, chunk: Vec<u8>) {
+        if self.bytes + chunk.capacity() <= POOL_BYTES {
+            self.bytes += chunk.capacity();
+            self.lists[class].push(chunk);
+        }
+    }
+}
 
 /// The pool class of a chunk of `capacity`, if it is one of the pooled
 /// capacities.
@@ -39,10 +70,10 @@ fn pool_class(capacity: usize) -> Option<usize> {
 }
 
 /// A chunk with room for `len` bytes (rounded up to a pooled capacity,
-/// at most 64 KiB) whose first `len` bytes are initialized: a pooled one
+/// at most 256 KiB) whose first `len` bytes are initialized: a pooled one
 /// when there is one, else a new one.
 ///
-/// Why a pool: a bulk transfer frees a 64 KiB chunk and allocates the next
+/// Why a pool: a bulk transfer frees a large chunk and allocates the next
 /// one on every pass. Blocks that size sit near the top of the allocator's
 /// heap, so freeing them lets glibc give the top back to the OS (`brk`)
 /// and the next allocation page-faults it in again, and every fresh chunk
@@ -53,31 +84,35 @@ fn pool_class(capacity: usize) -> Option<usize> {
 /// queue, recycled once sent) then cost no allocation and no copy.
 fn take_chunk(len: usize) -> Vec<u8> {
     let len = len.min(POOL_CHUNK);
-    let capacity = len.next_power_of_two().clamp(POOL_MIN, POOL_CHUNK);
-    let class = pool_class(capacity).unwrap_or(POOL_CLASSES - 1);
-    // `try_with`: a queue may be used while the thread's locals are being
-    // destroyed (a socket aborted by another local's destructor); the
-    // pool is then simply not there.
-    let pooled = POOL
-        .try_with(|pool| pool.try_borrow_mut().ok()?[class].pop())
-        .ok()
-        .flatten();
-    let mut chunk = pooled.unwrap_or_else(|| Vec::with_capacity(capacity));
+    let mut chunk = pooled_chunk(len);
     // Bytes up to the chunk's old length are initialized already: only the
     // rest is zeroed.
     chunk.resize(len, 0);
     chunk
 }
 
+/// A chunk with a pooled capacity of at least `len` (at most 256 KiB),
+/// from the pool when it has one; its old bytes are still in it.
+fn pooled_chunk(len: usize) -> Vec<u8> {
+    let capacity = len.next_power_of_two().clamp(POOL_MIN, POOL_CHUNK);
+    let class = pool_class(capacity).unwrap_or(POOL_CLASSES - 1);
+    // `try_with`: a queue may be used while the thread's locals are being
+    // destroyed (a socket aborted by another local's destructor); the
+    // pool is then simply not there.
+    let pooled = POOL
+        .try_with(|pool| pool.try_borrow_mut().ok()?.take(class))
+        .ok()
+        .flatten();
+    pooled.unwrap_or_else(|| Vec::with_capacity(capacity))
+}
+
 /// Gives a chunk that left its queue back to the pool if it has a pooled
-/// capacity and its list has room; else frees it.
+/// capacity and the pool has room; else frees it.
 fn recycle(chunk: Vec<u8>) {
     if let Some(class) = pool_class(chunk.capacity()) {
         let _ = POOL.try_with(|pool| {
             if let Ok(mut pool) = pool.try_borrow_mut() {
-                if pool[class].len() < POOL_MAX {
-                    pool[class].push(chunk);
-                }
+                pool.give(class, chunk);
             }
         });
     }
@@ -93,7 +128,7 @@ const MAX_APPEND_CHUNK: usize = 16 * 1024;
 const ADOPT_MIN: usize = MIN_APPEND_CHUNK;
 /// Smallest and largest reservation of [`ByteQueue::fill_from`].
 const MIN_FILL: usize = 4 * 1024;
-const MAX_FILL: usize = 64 * 1024;
+const MAX_FILL: usize = 256 * 1024;
 /// Smallest chunk [`ByteQueue::fill_from`] makes for the bytes of a read
 /// that did not fit the tail: small reads that follow share it, and it
 /// stays small enough for the allocator's per-thread cache.
@@ -111,10 +146,12 @@ const UNGET_CHUNK: usize = 16;
 ///   the moment the queue becomes empty (no spare chunk is kept per queue,
 ///   so an idle connection holds zero bytes). [`heap_bytes`](Self::heap_bytes)
 ///   reports what is held. The one exception is per thread, not per
-///   queue: up to four freed 64 KiB chunks (256 KiB) wait in a thread-local
-///   pool for the next large read or append on that thread, because
-///   freeing and re-allocating blocks that size made glibc return heap
-///   pages to the OS and fault them in again on every pass.
+///   queue: freed chunks of 8 to 256 KiB, up to 4 MiB in all, wait in a
+///   thread-local pool for the next large read or append on that thread,
+///   because freeing and re-allocating blocks that size made glibc return
+///   heap pages to the OS and fault them in again on every pass (an echo
+///   whose peer reads slowly holds megabytes in its write queue, then
+///   frees them at once).
 /// - **No whole-buffer copies.** Appends go to the tail (filling its spare
 ///   capacity first, then a new chunk), reads take from the front, and
 ///   every operation costs O(bytes touched) plus O(1) per chunk crossed.
@@ -271,8 +308,10 @@ impl ByteQueue {
         // Large appends go into pool chunks (no allocation, no page faults
         // in a steady stream); the remainder follows the growth rule.
         while rest.len() > MAX_APPEND_CHUNK {
-            let mut chunk = take_chunk(0);
             let n = rest.len().min(POOL_CHUNK);
+            let mut chunk = pooled_chunk(n);
+            chunk.clear();
+            // Within capacity: no reallocation.
             chunk.extend_from_slice(&rest[..n]);
             rest = &rest[n..];
             self.chunks.push_back(chunk);
@@ -317,7 +356,7 @@ impl ByteQueue {
     }
 
     /// How many bytes the next [`fill_from`](Self::fill_from) reserves: it
-    /// adapts between 4 and 64 KiB to the sizes reads return. A socket that
+    /// adapts between 4 and 256 KiB to the sizes reads return. A socket that
     /// frees an empty queue and makes a new one later passes this on with
     /// [`set_fill_hint`](Self::set_fill_hint), so a bulk transfer keeps
     /// reading in large blocks.
@@ -333,14 +372,14 @@ impl ByteQueue {
     }
 
     /// Sets the reservation of the next [`fill_from`](Self::fill_from),
-    /// clamped to 4..=64 KiB.
+    /// clamped to 4..=256 KiB.
     ///
     /// # Examples
     ///
     /// ```
     /// let mut q = sigloop_core::ByteQueue::new();
     /// q.set_fill_hint(1 << 20);
-    /// assert_eq!(q.fill_hint(), 64 * 1024);
+    /// assert_eq!(q.fill_hint(), 256 * 1024);
     /// ```
     pub fn set_fill_hint(&mut self, bytes: usize) {
         self.fill_size = bytes.clamp(MIN_FILL, MAX_FILL);
@@ -348,7 +387,7 @@ impl ByteQueue {
 
     /// Reads from an OS source into the tail.
     ///
-    /// Offers `f` a slice of up to `max` bytes (at most `4..64 KiB`: the
+    /// Offers `f` a slice of up to `max` bytes (at most `4..256 KiB`: the
     /// size adapts, doubling after reads that fill it and halving after
     /// reads that use under a quarter) and keeps the first `n` bytes where
     /// `Ok(n)` is what `f` returned (clamped to the slice's length). When
@@ -521,7 +560,9 @@ impl ByteQueue {
 
     /// Reads (consumes) up to `max` bytes into a new vector. When the
     /// request is exactly the whole front chunk (and no transaction is
-    /// open) the chunk itself is returned, without copying.
+    /// open) the chunk itself is returned, without copying; its spare
+    /// capacity goes with it unless it is over three times the bytes (so
+    /// a pooled read chunk keeps its size and can come back to the pool).
     ///
     /// # Examples
     ///
@@ -544,7 +585,8 @@ impl ByteQueue {
             if let Some(mut chunk) = self.chunks.pop_front() {
                 self.len -= want;
                 self.release_if_empty();
-                if chunk.capacity() - chunk.len() > chunk.len().max(1024) {
+                // Up to a quarter full, as `fill_from` sizes its reads.
+                if chunk.capacity() - chunk.len() > 3 * chunk.len().max(1024) {
                     chunk.shrink_to_fit();
                 }
                 return chunk;
@@ -1227,9 +1269,9 @@ mod tests {
         }
         assert_eq!(q.len(), 1000);
         assert_eq!(q.chunks.len(), 1, "small reads share one chunk");
-        // Reads that fill the reservation grow it up to 64 KiB.
+        // Reads that fill the reservation grow it up to 256 KiB.
         let mut sizes = Vec::new();
-        for _ in 0..6 {
+        for _ in 0..8 {
             q.fill_from(usize::MAX, |b| {
                 sizes.push(b.len());
                 Ok(b.len())
@@ -1289,13 +1331,14 @@ mod tests {
             q.clear();
             // (The read chunk went to the caller with `read_vec`; the
             // 5-byte tail is a small chunk of its own.)
-            assert_eq!(POOL.with(|p| p.borrow()[POOL_CLASSES - 1].len()), 3);
-            q.append(&[3; 6 * MAX_FILL]);
+            assert_eq!(POOL.with(|p| p.borrow().lists[POOL_CLASSES - 1].len()), 3);
+            // The pool keeps at most POOL_BYTES.
+            q.append(&vec![3; 2 * POOL_BYTES]);
             q.skip(usize::MAX);
-            assert_eq!(
-                POOL.with(|p| p.borrow()[POOL_CLASSES - 1].len()),
-                POOL_MAX,
-                "bounded"
+            let bytes = POOL.with(|p| p.borrow().bytes);
+            assert!(
+                bytes <= POOL_BYTES && bytes > POOL_BYTES - MAX_FILL,
+                "bounded: {bytes}"
             );
         })
         .join()
@@ -1323,12 +1366,46 @@ mod tests {
             let mut w = ByteQueue::new();
             w.append_vec(chunk);
             assert_eq!(w.skip(usize::MAX), 4096);
-            assert_eq!(POOL.with(|p| p.borrow()[0].len()), 1);
+            assert_eq!(POOL.with(|p| p.borrow().lists[0].len()), 1);
             // The next read of that size reuses it.
             q.set_fill_hint(8 * 1024);
             q.fill_from(usize::MAX, |b| {
                 assert_eq!(b.as_ptr(), ptr);
                 Ok(100)
+            })
+            .unwrap();
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_bulk_read_is_handed_over_whole_and_comes_back_to_the_pool() {
+        // A stream that fills its reads grows the reservation to 256 KiB;
+        // one such read that came back a quarter full is still handed to
+        // `read_vec` as it is (no copy, capacity kept), and a write queue
+        // that sends it gives it back to the pool for the next read.
+        std::thread::spawn(|| {
+            let mut q = ByteQueue::new();
+            while q.fill_hint() < MAX_FILL {
+                q.fill_from(usize::MAX, |b| Ok(b.len())).unwrap();
+                q.skip(usize::MAX);
+            }
+            let n = q.fill_from(usize::MAX, |b| {
+                assert_eq!(b.len(), MAX_FILL);
+                Ok(MAX_FILL / 4)
+            });
+            assert_eq!(n.ok(), Some(MAX_FILL / 4));
+            assert_eq!(q.fill_hint(), MAX_FILL, "a quarter does not shrink it");
+            let ptr = q.front_chunk().as_ptr();
+            let chunk = q.read_vec(usize::MAX);
+            assert_eq!((chunk.as_ptr(), chunk.capacity()), (ptr, MAX_FILL));
+            let mut w = ByteQueue::new();
+            w.append_vec(chunk);
+            w.skip(usize::MAX);
+            q.fill_from(usize::MAX, |b| {
+                assert_eq!(b.as_ptr(), ptr, "the same memory, from the pool");
+                Ok(1)
             })
             .unwrap();
         })

@@ -30,8 +30,10 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes read per readiness before other sockets get a turn.
 pub(crate) const READ_BUDGET: usize = 256 * 1024;
 
-/// Largest single read into the buffer.
-pub(crate) const READ_CHUNK: usize = 64 * 1024;
+/// Largest single read into the buffer: the whole budget, so that a bulk
+/// stream's pass is one read into one chunk, which `read_all` hands over
+/// whole (Qt likewise reads what the OS holds into one block).
+pub(crate) const READ_CHUNK: usize = READ_BUDGET;
 
 /// The signals of `QAbstractSocket` and its `QIODevice` base.
 ///

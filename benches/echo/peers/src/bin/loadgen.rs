@@ -19,16 +19,26 @@
 //!   server, so that memory freed by earlier scenarios cannot hide growth.
 //! - `pp1_64`, `pp1_4k`, `pp100_64`, `pp100_4k`: ping-pong on 1 or 100
 //!   connections with 64 B or 4 KiB messages, one message in flight per
-//!   connection; an operation is one round trip.
+//!   connection; an operation is one round trip. The line also gives the
+//!   median and 99th percentile round-trip latency (from the first byte
+//!   sent to the last byte back) over the measured window.
 //! - `bulk64k`: one connection streaming 64 KiB blocks, up to four in
 //!   flight; an operation is one block echoed.
+//! - `fullpipe`: the same with up to 8 MiB (128 blocks) in flight and
+//!   the client's receive buffer fixed at 128 KiB (`SO_RCVBUF`): the
+//!   client drains slower than the server can write, so the server's send
+//!   buffer fills, its writes come back partial or `EAGAIN`, and the echo
+//!   waits in the server's own write buffer for room. (Both are needed on
+//!   Linux loopback: the server's send buffer grows to `tcp_wmem`'s
+//!   maximum, 4 MiB by default, and an unlimited client receive buffer
+//!   takes whatever the server sends.)
 //! - `churn`: connect, one 64-byte echo, close, one connection after
 //!   another; an operation is one connection.
 //!
 //! Output lines:
 //!
 //! ```text
-//! <label> <scenario> ops=<n> secs=<s> cpu_ns=<ns> bytes=<echoed bytes>
+//! <label> <scenario> ops=<n> secs=<s> cpu_ns=<ns> bytes=<echoed bytes> [p50_us=<µs> p99_us=<µs>]
 //! <label> rss base_kb=<kB> idle_kb=<kB> echo_kb=<kB> conns=<n>
 //! ```
 //!
@@ -133,7 +143,7 @@ fn run(o: &Opts) -> io::Result<()> {
         eprintln!("{line}");
         writeln!(out, "{line}")?;
     }
-    let scenarios: [(&str, Scenario); 6] = [
+    let scenarios: [(&str, Scenario); 7] = [
         ("pp1_64", Scenario::PingPong { conns: 1, size: 64 }),
         (
             "pp1_4k",
@@ -161,6 +171,15 @@ fn run(o: &Opts) -> io::Result<()> {
             Scenario::Bulk {
                 block: 64 * 1024,
                 window: 4,
+                rcvbuf: None,
+            },
+        ),
+        (
+            "fullpipe",
+            Scenario::Bulk {
+                block: 64 * 1024,
+                window: 128,
+                rcvbuf: Some(128 * 1024),
             },
         ),
         ("churn", Scenario::Churn { size: 64 }),
@@ -171,13 +190,20 @@ fn run(o: &Opts) -> io::Result<()> {
         }
         let m = match scenario {
             Scenario::PingPong { conns, size } => pingpong(o, server, &mut src, conns, size)?,
-            Scenario::Bulk { block, window } => bulk(o, server, &mut src, block, window)?,
+            Scenario::Bulk {
+                block,
+                window,
+                rcvbuf,
+            } => bulk(o, server, &mut src, block, window, rcvbuf)?,
             Scenario::Churn { size } => churn(o, server, &mut src, size)?,
         };
-        let line = format!(
+        let mut line = format!(
             "{}\t{name}\tops={}\tsecs={:.6}\tcpu_ns={}\tbytes={}",
             o.label, m.ops, m.secs, m.cpu_ns, m.bytes
         );
+        if let Some((p50, p99)) = m.latency_us {
+            line += &format!("\tp50_us={p50:.1}\tp99_us={p99:.1}");
+        }
         eprintln!(
             "{line}\t({:.0} ops/s, {:.2} us server CPU/op)",
             m.ops as f64 / m.secs,
@@ -195,9 +221,18 @@ fn run(o: &Opts) -> io::Result<()> {
 }
 
 enum Scenario {
-    PingPong { conns: usize, size: usize },
-    Bulk { block: usize, window: usize },
-    Churn { size: usize },
+    PingPong {
+        conns: usize,
+        size: usize,
+    },
+    Bulk {
+        block: usize,
+        window: usize,
+        rcvbuf: Option<usize>,
+    },
+    Churn {
+        size: usize,
+    },
 }
 
 /// One measured window.
@@ -208,6 +243,18 @@ struct Measure {
     bytes: u64,
     /// The server's descriptor count before the scenario connected.
     fds_before: usize,
+    /// Median and 99th percentile round-trip latency, µs (ping-pong).
+    latency_us: Option<(f64, f64)>,
+}
+
+/// The median and 99th percentile of `samples` (ns), in µs.
+fn percentiles(samples: &mut [u64]) -> Option<(f64, f64)> {
+    if samples.is_empty() {
+        return None;
+    }
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize] as f64 / 1e3;
+    Some((at(0.50), at(0.99)))
 }
 
 // ----- the server process, seen through /proc ------------------------------
@@ -299,8 +346,10 @@ impl Sources {
     }
 
     /// A blocking, connected stream from the next source address and port,
-    /// with TCP_NODELAY (the client never waits on Nagle).
-    fn connect(&mut self, server: SocketAddr) -> io::Result<TcpStream> {
+    /// with TCP_NODELAY (the client never waits on Nagle) and, if given, a
+    /// fixed receive buffer (`SO_RCVBUF`, set before connecting so that the
+    /// window follows it).
+    fn connect(&mut self, server: SocketAddr, rcvbuf: Option<usize>) -> io::Result<TcpStream> {
         let span = u32::from(self.ports.end - self.ports.start).max(1);
         let mut tries = 0;
         let socket = loop {
@@ -312,6 +361,9 @@ impl Sources {
             let from = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, host), port);
             let attempt = socket.bind(&from.into()).and_then(|()| {
                 socket.set_tcp_nodelay(true)?;
+                if let Some(size) = rcvbuf {
+                    socket.set_recv_buffer_size(size)?;
+                }
                 socket.connect_timeout(&server.into(), STALL)
             });
             match attempt {
@@ -354,6 +406,7 @@ fn open_many(
     server: SocketAddr,
     src: &mut Sources,
     n: usize,
+    rcvbuf: Option<usize>,
 ) -> io::Result<Vec<TcpStream>> {
     const BATCH: usize = 25;
     let taken: std::collections::HashSet<usize> = std::fs::read_dir(format!("/proc/{pid}/fd"))?
@@ -366,7 +419,7 @@ fn open_many(
     while streams.len() < n {
         let batch = BATCH.min(n - streams.len());
         for _ in 0..batch {
-            streams.push(src.connect(server)?);
+            streams.push(src.connect(server, rcvbuf)?);
             newest = free.next().unwrap_or(usize::MAX);
         }
         let path = format!("/proc/{pid}/fd/{newest}");
@@ -413,6 +466,11 @@ impl Window {
         }
     }
 
+    /// Whether the measured window has started (the warm-up is over).
+    fn measuring(&self) -> bool {
+        self.warm.is_some()
+    }
+
     /// Call often with the running counts; `Some` once the run is over.
     fn tick(&mut self, ops: u64, bytes: u64) -> io::Result<Option<(u64, f64, u64, u64)>> {
         let elapsed = self.start.elapsed();
@@ -442,6 +500,8 @@ struct Conn {
     msg: Vec<u8>,
     sent: usize,
     received: usize,
+    /// When the current message's first byte went out.
+    started: Instant,
 }
 
 impl Conn {
@@ -474,7 +534,7 @@ fn pingpong(
     let fds_before = server_fds(o.pid)?;
     let mut poll = Poll::new()?;
     let mut list = Vec::with_capacity(conns);
-    for (i, stream) in open_many(o.pid, server, src, conns)?
+    for (i, stream) in open_many(o.pid, server, src, conns, None)?
         .into_iter()
         .enumerate()
     {
@@ -489,6 +549,7 @@ fn pingpong(
             msg: message(size, i),
             sent: 0,
             received: 0,
+            started: Instant::now(),
         });
     }
     for c in &mut list {
@@ -498,6 +559,8 @@ fn pingpong(
     let mut buf = vec![0u8; 64 * 1024];
     let (mut ops, mut bytes) = (0u64, 0u64);
     let mut window = Window::new(o);
+    // Round trips completed in the measured window, ns each.
+    let mut latencies: Vec<u64> = Vec::with_capacity(1 << 20);
     let deadline = Instant::now() + o.warmup + o.duration + STALL;
     loop {
         if let Some((ops, secs, cpu_ns, bytes)) = window.tick(ops, bytes)? {
@@ -507,6 +570,7 @@ fn pingpong(
                 cpu_ns,
                 bytes,
                 fds_before,
+                latency_us: percentiles(&mut latencies),
             });
         }
         if Instant::now() > deadline {
@@ -532,8 +596,13 @@ fn pingpong(
                         if c.received == size {
                             ops += 1;
                             bytes += size as u64;
+                            let now = Instant::now();
+                            if window.measuring() {
+                                latencies.push((now - c.started).as_nanos() as u64);
+                            }
                             c.received = 0;
                             c.sent = 0;
+                            c.started = now;
                             c.send()?;
                         }
                     }
@@ -552,9 +621,10 @@ fn bulk(
     src: &mut Sources,
     block: usize,
     window_blocks: usize,
+    rcvbuf: Option<usize>,
 ) -> io::Result<Measure> {
     let fds_before = server_fds(o.pid)?;
-    let mut stream = to_mio(open_many(o.pid, server, src, 1)?.remove(0))?;
+    let mut stream = to_mio(open_many(o.pid, server, src, 1, rcvbuf)?.remove(0))?;
     let mut poll = Poll::new()?;
     poll.registry().register(
         &mut stream,
@@ -598,6 +668,7 @@ fn bulk(
                 cpu_ns,
                 bytes: ops * block as u64,
                 fds_before,
+                latency_us: None,
             });
         }
         if Instant::now() > deadline {
@@ -623,9 +694,10 @@ fn churn(o: &Opts, server: SocketAddr, src: &mut Sources, size: usize) -> io::Re
                 cpu_ns,
                 bytes,
                 fds_before,
+                latency_us: None,
             });
         }
-        let mut stream = src.connect(server)?;
+        let mut stream = src.connect(server, None)?;
         stream.write_all(&msg)?;
         stream.read_exact(&mut buf)?;
         if buf != msg {
@@ -641,7 +713,7 @@ fn churn(o: &Opts, server: SocketAddr, src: &mut Sources, size: usize) -> io::Re
 fn rss(o: &Opts, server: SocketAddr, src: &mut Sources) -> io::Result<(u64, u64, u64)> {
     let fds_before = server_fds(o.pid)?;
     let base = server_rss_kb(o.pid)?;
-    let mut streams = open_many(o.pid, server, src, o.idle)?;
+    let mut streams = open_many(o.pid, server, src, o.idle, None)?;
     // The last batch is accepted; give the loop a moment to finish
     // registering it, then read the memory. Why a sleep: the server is
     // another process and RSS has no change notification; a fixed settle
