@@ -224,7 +224,9 @@ impl IoRegistration {
         handler: Weak<dyn IoHandler>,
     ) -> io::Result<Self> {
         dispatcher::with_current(|inner| {
-            let token = inner.io_insert(handler);
+            let Some(token) = inner.io_insert(handler) else {
+                return Err(io::Error::other("IoRegistration: out of tokens"));
+            };
             let Some(stored) = token.0.checked_add(1).and_then(NonZeroUsize::new) else {
                 inner.io_remove(token);
                 return Err(io::Error::other("IoRegistration: out of tokens"));
