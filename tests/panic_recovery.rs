@@ -13,17 +13,43 @@ mod support;
 use support::waits::run_until;
 
 use std::cell::{Cell, RefCell};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener as StdListener, TcpStream as StdStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
+use sigloop::net::{SocketState, TcpSocket};
 use sigloop::{
-    ElapsedTimer, EventDispatcher, NotifierKind, ProcessEventsFlags, SocketNotifier, Timer,
-    TimerType,
+    ElapsedTimer, EventDispatcher, IoDevice, NotifierKind, ProcessEventsFlags, SocketNotifier,
+    Timer, TimerType,
 };
+
+/// A connected socket whose far end is a plain blocking std stream.
+fn std_pair() -> (TcpSocket, StdStream) {
+    let listener = StdListener::bind("127.0.0.1:0").expect("std listener");
+    let port = listener.local_addr().unwrap().port();
+    let client = TcpSocket::new();
+    client.connect_to_host("127.0.0.1", port);
+    let (peer, _) = listener.accept().expect("accept");
+    peer.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    assert!(client.wait_for_connected(Some(Duration::from_secs(10))));
+    (client, peer)
+}
+
+/// Runs passes until one panics (a slot was reached); fails after 30 s.
+fn run_until_a_panic() {
+    let clock = ElapsedTimer::started();
+    while !pass_panics() {
+        assert!(
+            !clock.has_expired(Duration::from_secs(30)),
+            "no slot panicked"
+        );
+    }
+}
 
 /// Runs one pass; returns whether a slot panicked out of it.
 fn pass_panics() -> bool {
@@ -157,10 +183,136 @@ fn deferred_deletes_left_by_a_panic_run_on_the_next_pass() {
     // of the loop level below.
     let t = timers.clone();
     EventDispatcher::post(move || t.iter().for_each(Timer::delete_later));
-    let clock = ElapsedTimer::started();
-    while !pass_panics() {
-        assert!(!clock.has_expired(Duration::from_secs(30)), "no delete ran");
-    }
+    run_until_a_panic();
     run_until("the other deletes", || destroyed.get() == 2);
     assert_eq!(*order.borrow(), [0, 1, 2], "the rest kept their order");
+}
+
+// ----- sockets -------------------------------------------------------------
+
+/// Data for many sockets arrives in one poll; the first `ready_read` slot
+/// panics. Every other socket must still read its data (edge-triggered:
+/// no new event comes for it), and echo it.
+#[test]
+fn a_panicking_ready_read_slot_keeps_the_other_sockets_of_the_batch() {
+    const SOCKETS: usize = 8;
+    let armed = Rc::new(Cell::new(true));
+    let echoed = Rc::new(Cell::new(0));
+    let mut pairs = Vec::new();
+    for _ in 0..SOCKETS {
+        let (socket, peer) = std_pair();
+        let (armed, echoed) = (armed.clone(), echoed.clone());
+        let _c = socket.ready_read().connect_to(&socket, move |socket, _| {
+            if armed.replace(false) {
+                panic!("the first slot fails");
+            }
+            let data = socket.read_all().unwrap();
+            socket.write(&data).unwrap();
+            echoed.set(echoed.get() + 1);
+        });
+        pairs.push((socket, peer));
+    }
+    // Take the connections' first edges and scheduled reads now, so that
+    // only the readiness events below read.
+    support::waits::settle(Duration::from_millis(20));
+    for (_, peer) in &mut pairs {
+        peer.write_all(b"ping").unwrap();
+    }
+    run_until_a_panic();
+    run_until("the other sockets' echoes", || echoed.get() == SOCKETS - 1);
+    let mut replies = 0;
+    for (_, peer) in &mut pairs {
+        peer.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut got = [0u8; 4];
+        if peer.read_exact(&mut got).is_ok() {
+            assert_eq!(&got, b"ping");
+            replies += 1;
+        }
+    }
+    assert_eq!(replies, SOCKETS - 1);
+}
+
+/// The peer's data and its FIN arrive together; the `ready_read` slot for
+/// that data panics. The socket must still see the end of the stream and
+/// close (it stayed Connected, with a CLOSE_WAIT behind it).
+#[test]
+fn a_panicking_ready_read_slot_does_not_lose_the_fin_that_came_with_the_data() {
+    let (socket, mut peer) = std_pair();
+    let armed = Rc::new(Cell::new(true));
+    let a = armed.clone();
+    let _c = socket.ready_read().connect(move |_| {
+        if a.replace(false) {
+            panic!("the ready_read slot fails");
+        }
+    });
+    let disconnected = support::waits::counter(socket.disconnected());
+    // Take the connection's first edges and scheduled read now, so that
+    // only the readiness event below reads.
+    support::waits::settle(Duration::from_millis(20));
+    peer.write_all(b"last words").unwrap();
+    peer.shutdown(Shutdown::Write).unwrap();
+    // Both are in the socket's receive queue before the loop looks.
+    let clock = ElapsedTimer::started();
+    while !pass_panics() {
+        assert!(!clock.has_expired(Duration::from_secs(30)), "no ready_read");
+    }
+    run_until("the remote close", || {
+        socket.state() == SocketState::Unconnected
+    });
+    assert_eq!(disconnected.get(), 1);
+    assert_eq!(socket.read_all().unwrap(), b"last words");
+    // The peer sees our side close too: no CLOSE_WAIT is left behind.
+    let mut rest = Vec::new();
+    assert_eq!(peer.read_to_end(&mut rest).unwrap(), 0);
+}
+
+/// A `disconnected` slot panics while `delete_later` tears the socket
+/// down. The deletion must still complete: `destroyed` once, every
+/// connection dropped (here: the Rc a slot holds is released).
+#[test]
+fn a_panicking_close_signal_does_not_leave_the_socket_undestroyed() {
+    let (socket, _peer) = std_pair();
+    let _boom = socket
+        .disconnected()
+        .connect(|_| panic!("disconnected fails"));
+    let held = Rc::new(());
+    let h = held.clone();
+    let _holder = socket.ready_read().connect(move |_| {
+        let _ = &h;
+    });
+    let destroyed = support::waits::counter(socket.destroyed());
+    // From a posted call, so the delete is due on the loop's next pass.
+    let s = socket.clone();
+    EventDispatcher::post(move || s.delete_later());
+    run_until_a_panic();
+    run_until("destroyed", || destroyed.get() == 1);
+    assert!(socket.is_deleted());
+    assert_eq!(socket.state(), SocketState::Unconnected);
+    assert_eq!(
+        Rc::strong_count(&held),
+        1,
+        "the socket's slots were dropped"
+    );
+    support::waits::settle(Duration::from_millis(20));
+    assert_eq!(destroyed.get(), 1, "destroyed is emitted once");
+}
+
+/// The same when the `destroyed` slot itself panics: the other
+/// connections are still dropped.
+#[test]
+fn a_panicking_destroyed_slot_still_drops_the_sockets_connections() {
+    let (socket, _peer) = std_pair();
+    let _boom = socket.destroyed().connect(|_| panic!("destroyed fails"));
+    let held = Rc::new(());
+    let h = held.clone();
+    let _holder = socket.ready_read().connect(move |_| {
+        let _ = &h;
+    });
+    // From a posted call, so the delete is due on the loop's next pass.
+    let s = socket.clone();
+    EventDispatcher::post(move || s.delete_later());
+    run_until_a_panic();
+    run_until("the connections dropped", || Rc::strong_count(&held) == 1);
+    assert!(socket.is_deleted());
 }
