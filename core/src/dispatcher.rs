@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use mio::{Events, Poll, Registry, Token};
-use sigloop_signals::queue::{self, LocalCall, LocalQueue, SendCall};
+use sigloop_signals::__private::{install_local_queue, LocalCall, LocalQueue};
+use sigloop_signals::queue::SendCall;
 use slab::Slab;
 
 use crate::flags::ProcessEventsFlags;
@@ -64,7 +65,7 @@ pub(crate) fn current() -> Rc<Inner> {
     };
     CURRENT.with(|current| *current.borrow_mut() = Some(inner.clone()));
     // Hands over queued slot calls made before the loop existed.
-    queue::install_local_queue(Rc::new(LocalAdapter(Rc::downgrade(&inner))));
+    install_local_queue(Rc::new(LocalAdapter(Rc::downgrade(&inner))));
     inner
 }
 
@@ -564,6 +565,12 @@ pub(crate) mod token {
     const GENERATION_BITS: u32 = usize::BITS - KEY_BITS;
     const GENERATION_MASK: u32 = u32::MAX >> (32 - GENERATION_BITS);
 
+    // Checked when compiling for each target: the split fills the word,
+    // leaves room for every descriptor a process may hold, and keeps enough
+    // generations that a slot reused within one poll is told apart.
+    const _: () = assert!(KEY_BITS + GENERATION_BITS == usize::BITS);
+    const _: () = assert!(KEY_BITS >= 20 && GENERATION_BITS >= 12);
+
     /// Live registrations a loop can hold at once.
     pub(crate) const MAX_KEYS: usize = KEY_MASK;
 
@@ -609,13 +616,7 @@ pub(crate) mod token {
         }
 
         #[test]
-        fn the_split_fills_the_word() {
-            assert_eq!(KEY_BITS + GENERATION_BITS, usize::BITS);
-            assert!(
-                KEY_BITS >= 20,
-                "room for every descriptor a process may hold"
-            );
-            assert!(GENERATION_BITS >= 12);
+        fn the_generation_mask_has_the_generation_bits() {
             assert_eq!(GENERATION_MASK.count_ones(), GENERATION_BITS);
         }
     }

@@ -52,6 +52,7 @@ mod io_device;
 mod notifier;
 mod object;
 mod thread;
+mod thread_affinity;
 mod timer;
 mod timer_heap;
 
@@ -65,11 +66,21 @@ pub use elapsed::{DeadlineTimer, ElapsedTimer};
 pub use event_loop::{EventDispatcher, EventLoop};
 pub use flags::ProcessEventsFlags;
 pub use handle::LoopHandle;
-pub use io::{IoHandler, IoRegistration, Readiness};
 pub use io_device::{DeviceError, IoDevice, OpenMode};
 pub use notifier::{NotifierKind, SocketNotifier, WeakSocketNotifier};
-pub use object::Lifecycle;
 pub use thread::LoopThread;
 pub use timer::{Timer, TimerType, WeakTimer};
 
 pub use sigloop_signals::queue::QueueClosed;
+
+/// Machinery `sigloop-net`'s sockets build on: registering a source with
+/// the loop, the objects' deletion rules, the read size a pooled buffer
+/// learned. Not part of the API: public only because Rust has no
+/// visibility across a workspace's crates. Applications must not use it;
+/// it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::byte_queue::{fill_hint, set_fill_hint};
+    pub use crate::io::{IoHandler, IoRegistration, Readiness};
+    pub use crate::object::Lifecycle;
+}

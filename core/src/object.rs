@@ -1,7 +1,8 @@
 //! What every sigloop object shares: deferred deletion and `destroyed`.
 //!
-//! `Lifecycle` is public so that objects in other sigloop crates (sockets,
-//! servers) follow the same rules; applications rarely need it.
+//! `Lifecycle` is reachable from other sigloop crates (sockets, servers,
+//! through `__private`) so that their objects follow the same rules; it is
+//! not part of the API.
 
 use std::cell::Cell;
 
@@ -21,7 +22,8 @@ use crate::dispatcher;
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sigloop_core::{EventDispatcher, Lifecycle};
+/// use sigloop_core::EventDispatcher;
+/// use sigloop_core::__private::Lifecycle;
 ///
 /// let life = Rc::new(Lifecycle::new());
 /// let _c = life.destroyed().connect(|_| println!("destroyed"));
@@ -47,7 +49,7 @@ impl Lifecycle {
     /// # Examples
     ///
     /// ```
-    /// assert!(!sigloop_core::Lifecycle::new().is_deleted());
+    /// assert!(!sigloop_core::__private::Lifecycle::new().is_deleted());
     /// ```
     pub fn new() -> Self {
         Lifecycle {
@@ -94,7 +96,7 @@ impl Lifecycle {
     /// # Examples
     ///
     /// ```
-    /// let life = sigloop_core::Lifecycle::new();
+    /// let life = sigloop_core::__private::Lifecycle::new();
     /// assert!(life.begin_delete());
     /// assert!(!life.begin_delete());
     /// ```

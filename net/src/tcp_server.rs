@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use sigloop_core::{EventDispatcher, IoHandler, IoRegistration, Lifecycle, Readiness};
+use sigloop_core::__private::{IoHandler, IoRegistration, Lifecycle, Readiness};
+use sigloop_core::EventDispatcher;
 use sigloop_signals::{Receiver, Signal};
 use socket2::Socket;
 

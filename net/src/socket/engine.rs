@@ -12,9 +12,8 @@ use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use sigloop_core::{
-    EventDispatcher, IoHandler, IoRegistration, Lifecycle, OpenMode, Readiness, Timer,
-};
+use sigloop_core::__private::{IoHandler, IoRegistration, Lifecycle, Readiness};
+use sigloop_core::{EventDispatcher, OpenMode, Timer};
 use sigloop_signals::Signal;
 
 use super::lazy_queue::LazyQueue;
