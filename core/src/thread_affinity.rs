@@ -46,6 +46,19 @@
 //! is_send::<sigloop_core::__private::IoRegistration>();
 //! ```
 //!
+//! Signals and their connections are bound to their thread too:
+//!
+//! ```compile_fail,E0277
+//! fn send<T: Send>(_: T) {}
+//! send(sigloop_signals::Signal::<u32>::new());
+//! ```
+//!
+//! ```compile_fail,E0277
+//! fn send<T: Send>(_: T) {}
+//! let signal = sigloop_signals::Signal::<u32>::new();
+//! send(signal.connect(|_| {}));
+//! ```
+//!
 //! The handle that crosses threads does compile:
 //!
 //! ```
