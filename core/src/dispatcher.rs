@@ -1,10 +1,13 @@
 //! The per-thread loop state and one pass of the loop.
 //!
-//! A pass, in Qt's order: drain the cross-thread queue, run the posted
-//! calls that were queued when the pass began, run the deferred deletes the
-//! nesting rules allow, poll (waiting only when nothing is pending), run
-//! calls that arrived from other threads meanwhile, dispatch I/O readiness,
-//! fire due timers. No borrow of this state is held while user code runs.
+//! A pass, in Qt's order: drain the cross-thread queue (what was queued
+//! when the pass began, within a budget), run the posted calls that were
+//! queued when the pass began, run the deferred deletes the nesting rules
+//! allow, poll (waiting only when nothing is pending), run calls that woke
+//! the poll if the pass drained none at first, dispatch I/O readiness, fire
+//! due timers. No borrow of this state is held while user code runs, and
+//! what a pass has not processed yet stays in this state, where a nested
+//! loop (or the next pass, after a slot panicked) finds it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

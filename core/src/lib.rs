@@ -19,16 +19,22 @@
 //!
 //! # One pass of the loop
 //!
-//! 1. calls posted from other threads are moved to the posted queue;
+//! 1. calls posted from other threads before the pass began (at most
+//!    2048) are moved to the posted queue, so threads that never stop
+//!    posting cannot keep the loop from its timers and I/O;
 //! 2. posted calls run, in order, up to those posted when the pass began;
 //! 3. deferred deletes run as Qt's nesting rules allow;
 //! 4. the loop polls, sleeping only when nothing is pending, until the
-//!    next timer;
+//!    next timer (calls from other threads that woke it run now if step 1
+//!    took none);
 //! 5. I/O readiness is dispatched (skipped under
 //!    [`ProcessEventsFlags::EXCLUDE_SOCKET_NOTIFIERS`]);
 //! 6. due timers fire.
 //!
-//! An idle loop sleeps in `epoll_wait` and uses no CPU.
+//! Readiness and due timers are taken one at a time, so a nested loop
+//! started from a slot processes the rest, and a slot that panics out of
+//! the pass leaves the rest for the next one. An idle loop sleeps in
+//! `epoll_wait` and uses no CPU.
 //!
 //! # Embedding
 //!
