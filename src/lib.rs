@@ -1,7 +1,7 @@
 //! # sigloop
 //!
-//! Qt-style signals and slots, an event loop, timers and (soon) Qt's
-//! networking, in pure Rust on [`mio`](https://docs.rs/mio).
+//! Qt-style signals and slots, an event loop, timers and Qt's networking
+//! (TCP, UDP, host lookups), in pure Rust on [`mio`](https://docs.rs/mio).
 //!
 //! This crate re-exports the workspace's layers:
 //!
@@ -10,7 +10,8 @@
 //! - [`core`] (`sigloop-core`): the per-thread event loop, posted calls,
 //!   deferred deletes, timers, socket notifiers, cross-thread handles —
 //!   `QCoreApplication`, `QEventLoop`, `QTimer`, `QThread`;
-//! - [`net`] (`sigloop-net`): QtNetwork's classes (in progress).
+//! - [`net`] (`sigloop-net`): QtNetwork's classes — host addresses and
+//!   lookups, `QTcpSocket`, `QTcpServer`, `QUdpSocket`, network interfaces.
 //!
 //! ```
 //! use std::time::Duration;
@@ -31,9 +32,8 @@ pub use sigloop_signals as signals;
 
 pub use sigloop_core::{
     Buffer, ByteQueue, DeadlineTimer, DeviceError, ElapsedTimer, EventDispatcher, EventLoop,
-    IoDevice, IoHandler, IoRegistration, LoopHandle, LoopThread, NotifierKind, OpenMode,
-    ProcessEventsFlags, QueueClosed, Readiness, SocketNotifier, Timer, TimerType,
-    WeakSocketNotifier, WeakTimer,
+    IoDevice, LoopHandle, LoopThread, NotifierKind, OpenMode, ProcessEventsFlags, QueueClosed,
+    SocketNotifier, Timer, TimerType, WeakSocketNotifier, WeakTimer,
 };
 pub use sigloop_core::{
     ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, FloatingPointPrecision, ReadFrom,

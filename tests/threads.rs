@@ -294,3 +294,70 @@ fn thread_exit_drops_pending_calls_that_own_notifiers() {
     });
     assert_eq!(rx.recv_timeout(LIMIT).expect("join hung").unwrap(), 4);
 }
+
+/// Threads that never stop posting must not starve the loop they post
+/// to: a pass runs only the calls that were queued when it began (Qt
+/// leaves events posted during a pass to the next one), so the worker's
+/// timer keeps ticking while the posts go on, and the `quit` its slot
+/// makes ends the loop (the producers then find the queue closed).
+/// Before, the worker drained the queue for as long as the producers kept
+/// it filled: no tick and no quit until they ran out of posts.
+#[test]
+fn steady_posting_from_other_threads_starves_neither_timers_nor_quit() {
+    use std::sync::atomic::AtomicBool;
+    /// Timer ticks the worker must see while the producers post.
+    const TICKS: usize = 5;
+    /// Posts per producer before it gives up: many times what two
+    /// producers send while a 10 ms timer ticks five times, and a bound on
+    /// the queue's memory should the loop starve.
+    const CAP: usize = 1_000_000;
+    thread_local! {
+        static TIMER: std::cell::RefCell<Option<Timer>> = const { std::cell::RefCell::new(None) };
+    }
+    let (ticked_tx, ticked_rx) = mpsc::channel();
+    let worker = LoopThread::start_with("posted-to", move || {
+        let timer = Timer::new();
+        timer.set_timer_type(TimerType::Precise);
+        let mut ticks = 0;
+        let _c = timer.on_timeout(move |_| {
+            ticks += 1;
+            if ticks == TICKS {
+                let _ = ticked_tx.send(());
+                EventDispatcher::quit();
+            }
+        });
+        timer.start_with(Duration::from_millis(10));
+        TIMER.with(|t| *t.borrow_mut() = Some(timer));
+    })
+    .unwrap();
+    let handle = worker.handle().clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let producers: Vec<_> = (0..2)
+        .map(|_| {
+            let (handle, stop) = (handle.clone(), stop.clone());
+            thread::spawn(move || {
+                for _ in 0..CAP {
+                    if stop.load(Ordering::Relaxed) || handle.post(|| {}).is_err() {
+                        return false;
+                    }
+                }
+                true // exhausted: the loop never stopped them
+            })
+        })
+        .collect();
+    let ticked = ticked_rx.recv_timeout(Duration::from_secs(30));
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(worker.join());
+    });
+    let joined = rx.recv_timeout(Duration::from_secs(30));
+    stop.store(true, Ordering::Relaxed);
+    let exhausted: Vec<bool> = producers.into_iter().map(join_bounded).collect();
+    assert!(ticked.is_ok(), "the timer never ticked {TICKS} times");
+    assert_eq!(joined.expect("quit not handled").ok(), Some(0));
+    assert_eq!(
+        exhausted,
+        [false, false],
+        "the ticks and the quit waited until the producers ran out of posts"
+    );
+}

@@ -358,30 +358,14 @@ impl ByteQueue {
     /// How many bytes the next [`fill_from`](Self::fill_from) reserves: it
     /// adapts between 4 and 256 KiB to the sizes reads return. A socket that
     /// frees an empty queue and makes a new one later passes this on with
-    /// [`set_fill_hint`](Self::set_fill_hint), so a bulk transfer keeps
-    /// reading in large blocks.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let q = sigloop_core::ByteQueue::new();
-    /// assert_eq!(q.fill_hint(), 4096);
-    /// ```
-    pub fn fill_hint(&self) -> usize {
+    /// `set_fill_hint`, so a bulk transfer keeps reading in large blocks.
+    pub(crate) fn fill_hint(&self) -> usize {
         self.fill_size
     }
 
     /// Sets the reservation of the next [`fill_from`](Self::fill_from),
     /// clamped to 4..=256 KiB.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut q = sigloop_core::ByteQueue::new();
-    /// q.set_fill_hint(1 << 20);
-    /// assert_eq!(q.fill_hint(), 256 * 1024);
-    /// ```
-    pub fn set_fill_hint(&mut self, bytes: usize) {
+    pub(crate) fn set_fill_hint(&mut self, bytes: usize) {
         self.fill_size = bytes.clamp(MIN_FILL, MAX_FILL);
     }
 
@@ -1007,6 +991,30 @@ impl Default for ByteQueue {
     fn default() -> Self {
         ByteQueue::new()
     }
+}
+
+/// The read size `queue` learned (see `ByteQueue::fill_hint`), for
+/// `sigloop-net`'s pooled buffers; reached through `__private`.
+///
+/// ```
+/// let q = sigloop_core::ByteQueue::new();
+/// assert_eq!(sigloop_core::__private::fill_hint(&q), 4096);
+/// ```
+pub fn fill_hint(queue: &ByteQueue) -> usize {
+    queue.fill_hint()
+}
+
+/// Hands `queue` a read size learned earlier, clamped to 4..=256 KiB; for
+/// `sigloop-net`'s pooled buffers, reached through `__private`.
+///
+/// ```
+/// use sigloop_core::__private::{fill_hint, set_fill_hint};
+/// let mut q = sigloop_core::ByteQueue::new();
+/// set_fill_hint(&mut q, 1 << 20);
+/// assert_eq!(fill_hint(&q), 256 * 1024);
+/// ```
+pub fn set_fill_hint(queue: &mut ByteQueue, bytes: usize) {
+    queue.set_fill_hint(bytes);
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! The per-thread loop state and one pass of the loop.
 //!
-//! A pass, in Qt's order: drain the cross-thread queue, run the posted
-//! calls that were queued when the pass began, run the deferred deletes the
-//! nesting rules allow, poll (waiting only when nothing is pending), run
-//! calls that arrived from other threads meanwhile, dispatch I/O readiness,
-//! fire due timers. No borrow of this state is held while user code runs.
+//! A pass, in Qt's order: drain the cross-thread queue (what was queued
+//! when the pass began, within a budget), run the posted calls that were
+//! queued when the pass began, run the deferred deletes the nesting rules
+//! allow, poll (waiting only when nothing is pending), run calls that woke
+//! the poll if the pass drained none at first, dispatch I/O readiness, fire
+//! due timers. No borrow of this state is held while user code runs, and
+//! what a pass has not processed yet stays in this state, where a nested
+//! loop (or the next pass, after a slot panicked) finds it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -15,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use mio::{Events, Poll, Registry, Token};
-use sigloop_signals::queue::{self, LocalCall, LocalQueue, SendCall};
+use sigloop_signals::__private::{install_local_queue, LocalCall, LocalQueue};
+use sigloop_signals::queue::SendCall;
 use slab::Slab;
 
 use crate::flags::ProcessEventsFlags;
@@ -24,6 +28,11 @@ use crate::io::{IoHandler, Readiness};
 use crate::timer_heap::TimerHeap;
 
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
+
+/// Calls from other threads moved into one pass at most. Large enough that
+/// a pass costs little per call; small enough that a pass stays short (a
+/// few milliseconds even unoptimised) when producers outpace the loop.
+const DRAIN_BUDGET: usize = 2048;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Inner>>> = const { RefCell::new(None) };
@@ -59,7 +68,7 @@ pub(crate) fn current() -> Rc<Inner> {
     };
     CURRENT.with(|current| *current.borrow_mut() = Some(inner.clone()));
     // Hands over queued slot calls made before the loop existed.
-    queue::install_local_queue(Rc::new(LocalAdapter(Rc::downgrade(&inner))));
+    install_local_queue(Rc::new(LocalAdapter(Rc::downgrade(&inner))));
     inner
 }
 
@@ -107,7 +116,7 @@ pub(crate) struct Inner {
     pub(crate) timers: RefCell<TimerHeap<TimerAction>>,
     io: RefCell<Slab<IoSlot>>,
     io_generation: Cell<u32>,
-    pending_io: RefCell<Vec<(Token, Readiness)>>,
+    pending_io: RefCell<VecDeque<(Token, Readiness)>>,
     loop_level: Cell<u32>,
     scope_level: Cell<u32>,
     pub(crate) quit_now: Cell<bool>,
@@ -130,7 +139,7 @@ impl Inner {
             timers: RefCell::new(TimerHeap::new()),
             io: RefCell::new(Slab::new()),
             io_generation: Cell::new(0),
-            pending_io: RefCell::new(Vec::new()),
+            pending_io: RefCell::new(VecDeque::new()),
             loop_level: Cell::new(0),
             scope_level: Cell::new(0),
             quit_now: Cell::new(false),
@@ -153,6 +162,13 @@ impl Inner {
         self.deferred.borrow_mut().push((level, call));
     }
 
+    /// Moves calls other threads queued before this point to the posted
+    /// queue: only those, and at most [`DRAIN_BUDGET`] of them. A channel
+    /// that producers keep filling would otherwise never run dry, and the
+    /// pass would never reach its timers, I/O or a `quit` (Qt's
+    /// `sendPostedEvents` likewise leaves events posted meanwhile to the
+    /// next pass). The budget keeps each pass short when producers outpace
+    /// the loop, so a timer still fires close to its time.
     fn drain_incoming(&self) -> bool {
         // A sender queues, then raises `woken` and wakes the poll: with the
         // flag down nothing waits here, or a wake-up is on its way. This
@@ -160,13 +176,19 @@ impl Inner {
         if !self.shared.is_woken() {
             return false;
         }
+        // Cleared before counting: a call queued after the count raises the
+        // flag again and wakes the next poll.
         self.shared.clear_woken();
-        let mut any = false;
-        for call in self.incoming.try_iter() {
+        let queued = self.incoming.len();
+        let taken = queued.min(DRAIN_BUDGET);
+        for call in self.incoming.try_iter().take(taken) {
             self.post(call);
-            any = true;
         }
-        any
+        if taken < queued {
+            // The rest waits for the next pass, which must not sleep first.
+            self.shared.raise_woken();
+        }
+        queued > 0
     }
 
     /// Runs the calls posted before this point, FIFO. A nested loop started
@@ -192,12 +214,15 @@ impl Inner {
     /// Runs the deferred deletes that Qt's level rule allows now: posted at
     /// a deeper level than the current one, or before any loop ran while one
     /// runs now, or at this level when `forced`.
+    ///
+    /// If a `destroyed` slot panics, the deletes not run yet go back to the
+    /// front of the list for the next pass (see [`Unrun`]).
     pub(crate) fn run_deletes(&self, forced: bool) -> bool {
         let current = self.loop_level.get() + self.scope_level.get();
         let is_due = |level: u32| {
             level > current || (level == 0 && current > 0) || (forced && level == current)
         };
-        let mut due: Vec<(u32, LocalCall)> = {
+        let due: Vec<(u32, LocalCall)> = {
             let mut deferred = self.deferred.borrow_mut();
             if deferred.iter().all(|(level, _)| is_due(*level)) {
                 // The usual case: every delete is due; the list itself is
@@ -217,13 +242,13 @@ impl Inner {
         };
         // Deletes deferred by these calls wait for a later pass.
         let ran = !due.is_empty();
-        for (_, call) in due.drain(..) {
+        let mut due = Unrun {
+            entries: due,
+            next: 0,
+            home: &self.deferred,
+        };
+        while let Some(call) = due.take_next() {
             self.in_scope(call);
-        }
-        // The emptied vector takes the next deletes (no allocation each).
-        let mut deferred = self.deferred.borrow_mut();
-        if deferred.is_empty() {
-            *deferred = due;
         }
         ran
     }
@@ -250,50 +275,58 @@ impl Inner {
         RegistryRef(self.poll.borrow())
     }
 
-    pub(crate) fn io_insert(&self, handler: Weak<dyn IoHandler>) -> Token {
-        let generation = self.io_generation.get().wrapping_add(1);
+    /// Files `handler` under a fresh token; `None` when the token space is
+    /// used up (more live registrations than [`token::MAX_KEYS`]).
+    pub(crate) fn io_insert(&self, handler: Weak<dyn IoHandler>) -> Option<Token> {
+        let generation = token::next_generation(self.io_generation.get());
+        let mut io = self.io.borrow_mut();
+        let entry = io.vacant_entry();
+        let token = token::pack(generation, entry.key())?;
         self.io_generation.set(generation);
-        let key = self.io.borrow_mut().insert(IoSlot {
+        entry.insert(IoSlot {
             generation,
             handler,
         });
-        Token((generation as usize) << 32 | key)
+        Some(token)
     }
 
     pub(crate) fn io_remove(&self, token: Token) {
-        let key = token.0 & 0xffff_ffff;
+        let (generation, key) = token::unpack(token);
         let mut io = self.io.borrow_mut();
         if io
             .get(key)
-            .is_some_and(|slot| slot.generation as usize == token.0 >> 32)
+            .is_some_and(|slot| slot.generation == generation)
         {
             io.remove(key);
         }
     }
 
     fn io_handler(&self, token: Token) -> Option<Rc<dyn IoHandler>> {
-        let key = token.0 & 0xffff_ffff;
+        let (generation, key) = token::unpack(token);
         let io = self.io.borrow();
         let slot = io.get(key)?;
-        if slot.generation as usize != token.0 >> 32 {
+        if slot.generation != generation {
             return None;
         }
         slot.handler.upgrade()
     }
 
+    /// Dispatches the readiness the last poll queued, one source at a time
+    /// from the shared queue: a nested loop started by a handler's slot
+    /// dispatches the rest (edge-triggered sources would hear of it no
+    /// more), and a panicking slot leaves the rest for the next pass.
     fn dispatch_io(&self) -> bool {
-        let mut ready = std::mem::take(&mut *self.pending_io.borrow_mut());
-        let ran = !ready.is_empty();
-        for (token, readiness) in ready.drain(..) {
+        // Only what is queued now: a nested loop's poll may add more.
+        let mut left = self.pending_io.borrow().len();
+        let ran = left > 0;
+        while left > 0 {
+            left -= 1;
+            let Some((token, readiness)) = self.pending_io.borrow_mut().pop_front() else {
+                break;
+            };
             if let Some(handler) = self.io_handler(token) {
                 self.in_scope(|| handler.ready(readiness));
             }
-        }
-        // The emptied vector serves the next poll (no allocation per pass),
-        // unless a nested loop in a handler queued readiness meanwhile.
-        let mut pending = self.pending_io.borrow_mut();
-        if pending.is_empty() {
-            *pending = ready;
         }
         ran
     }
@@ -311,36 +344,43 @@ impl Inner {
             }
         }
         let mut pending = self.pending_io.borrow_mut();
-        // Readiness still pending from passes that excluded notifiers is
-        // merged with new edges of the same source, so a source is reported
-        // once per pass. One poll never repeats a token, so only those older
-        // entries are searched (none in a normal pass).
+        // Readiness still pending (from passes that excluded notifiers, or
+        // not yet dispatched by the pass a nested loop runs in) is merged
+        // with new edges of the same source, so a source is reported once.
+        // One poll never repeats a token, so only those older entries are
+        // searched (none in a normal pass).
         let carried = pending.len();
         for event in events.iter() {
             if event.token() == WAKER_TOKEN {
                 continue;
             }
             let readiness = Readiness::from_event(event);
-            match pending[..carried]
+            match pending
                 .iter_mut()
+                .take(carried)
                 .find(|(t, _)| *t == event.token())
             {
                 Some((_, earlier)) => *earlier = *earlier | readiness,
-                None => pending.push((event.token(), readiness)),
+                None => pending.push_back((event.token(), readiness)),
             }
         }
     }
 
     // ----- timers ------------------------------------------------------------
 
+    /// Fires the timers due now, one at a time from the heap: a nested loop
+    /// started by a `timeout` slot fires the other due timers, and a
+    /// panicking slot leaves them in the heap for the next pass. Timers
+    /// armed meanwhile (a zero-interval timer re-arming itself) wait for the
+    /// next pass.
     fn fire_timers(&self) -> bool {
         let now = Instant::now();
-        let due: Vec<TimerAction> = {
-            let mut timers = self.timers.borrow_mut();
-            std::iter::from_fn(|| timers.pop_due(now).map(|(_, action)| action)).collect()
-        };
-        let ran = !due.is_empty();
-        for action in due {
+        let limit = self.timers.borrow().next_seq();
+        let mut ran = false;
+        loop {
+            let due = self.timers.borrow_mut().pop_due(now, limit);
+            let Some((_, action)) = due else { break };
+            ran = true;
             match action {
                 TimerAction::Object(target, generation) => {
                     if let Some(target) = target.upgrade() {
@@ -386,7 +426,8 @@ impl Inner {
         wait: Option<Duration>,
         block_after_work: bool,
     ) -> bool {
-        let mut did = self.drain_incoming();
+        let drained = self.drain_incoming();
+        let mut did = drained;
         did |= self.run_posted();
         did |= self.run_deletes(false);
         let busy = if block_after_work {
@@ -405,7 +446,10 @@ impl Inner {
             }
         };
         self.poll(timeout);
-        if self.drain_incoming() {
+        // Calls that woke the poll run now, unless this pass already ran a
+        // batch from other threads: those queued since wait for the next
+        // pass, so timers and I/O keep their turn however fast they come.
+        if !drained && self.drain_incoming() {
             did |= self.run_posted();
         }
         if !flags.contains(ProcessEventsFlags::EXCLUDE_SOCKET_NOTIFIERS) {
@@ -464,6 +508,119 @@ impl Inner {
         self.quit_now.set(true);
         for frame in self.frames.borrow().iter() {
             frame.exit.set(Some(code));
+        }
+    }
+}
+
+/// Deferred deletes taken out of the list to run. Whatever was not run
+/// when this is dropped (a slot panicked) goes back to the front of the
+/// list, at its level, for a later pass.
+struct Unrun<'a> {
+    entries: Vec<(u32, LocalCall)>,
+    next: usize,
+    home: &'a RefCell<Vec<(u32, LocalCall)>>,
+}
+
+impl Unrun<'_> {
+    fn take_next(&mut self) -> Option<LocalCall> {
+        let (_, call) = self.entries.get_mut(self.next)?;
+        // A no-op stands in for the call taken, so the rest stay in place.
+        let call = std::mem::replace(call, Box::new(|| {}));
+        self.next += 1;
+        Some(call)
+    }
+}
+
+impl Drop for Unrun<'_> {
+    fn drop(&mut self) {
+        let mut entries = std::mem::take(&mut self.entries);
+        let rest = entries.split_off(self.next.min(entries.len()));
+        // Also the drop of the calls run: none is left (they were moved
+        // out); the emptied vector takes the next deletes.
+        entries.clear();
+        let mut home = self.home.borrow_mut();
+        if rest.is_empty() {
+            if home.is_empty() {
+                *home = entries;
+            }
+        } else {
+            home.splice(0..0, rest);
+        }
+    }
+}
+
+/// How a registration's mio token packs its slab key and generation.
+///
+/// The key takes the low bits, the generation the rest, so an event for a
+/// slot that was freed and reused carries a stale generation and is
+/// dropped. On 64-bit targets each gets 32 bits; on 32-bit targets the key
+/// gets 20 bits (a million live registrations, far above the descriptor
+/// limit) and the generation 12. The all-ones key is never used, so no
+/// token is the waker's (`usize::MAX`) and a token plus one never
+/// overflows.
+pub(crate) mod token {
+    use mio::Token;
+
+    /// Bits of the slab key.
+    const KEY_BITS: u32 = if usize::BITS >= 64 { 32 } else { 20 };
+    const KEY_MASK: usize = (1 << KEY_BITS) - 1;
+    /// Bits of the generation.
+    const GENERATION_BITS: u32 = usize::BITS - KEY_BITS;
+    const GENERATION_MASK: u32 = u32::MAX >> (32 - GENERATION_BITS);
+
+    // Checked when compiling for each target: the split fills the word,
+    // leaves room for every descriptor a process may hold, and keeps enough
+    // generations that a slot reused within one poll is told apart.
+    const _: () = assert!(KEY_BITS + GENERATION_BITS == usize::BITS);
+    const _: () = assert!(KEY_BITS >= 20 && GENERATION_BITS >= 12);
+
+    /// Live registrations a loop can hold at once.
+    pub(crate) const MAX_KEYS: usize = KEY_MASK;
+
+    /// The generation after `previous`, wrapping within its bits.
+    pub(crate) fn next_generation(previous: u32) -> u32 {
+        previous.wrapping_add(1) & GENERATION_MASK
+    }
+
+    /// The token of slab `key` at `generation`; `None` if the key does not
+    /// fit.
+    pub(crate) fn pack(generation: u32, key: usize) -> Option<Token> {
+        if key >= MAX_KEYS {
+            return None;
+        }
+        let generation = (generation & GENERATION_MASK) as usize;
+        Some(Token(generation << KEY_BITS | key))
+    }
+
+    /// The generation and slab key of a token.
+    pub(crate) fn unpack(token: Token) -> (u32, usize) {
+        ((token.0 >> KEY_BITS) as u32, token.0 & KEY_MASK)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn every_bit_round_trips_and_nothing_collides_with_the_waker() {
+            let top_generation = next_generation(GENERATION_MASK - 1);
+            assert_eq!(top_generation, GENERATION_MASK);
+            assert_eq!(next_generation(GENERATION_MASK), 0, "wraps");
+            for generation in [0, 1, top_generation] {
+                for key in [0, 1, MAX_KEYS - 1] {
+                    let token = pack(generation, key).unwrap();
+                    assert_eq!(unpack(token), (generation, key));
+                    assert_ne!(token, super::super::WAKER_TOKEN);
+                    assert!(token.0.checked_add(1).is_some());
+                }
+            }
+            assert_eq!(pack(0, MAX_KEYS), None);
+            assert_eq!(pack(0, usize::MAX), None);
+        }
+
+        #[test]
+        fn the_generation_mask_has_the_generation_bits() {
+            assert_eq!(GENERATION_MASK.count_ones(), GENERATION_BITS);
         }
     }
 }

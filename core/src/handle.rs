@@ -43,6 +43,12 @@ impl Shared {
         self.woken.store(false, Ordering::SeqCst);
     }
 
+    /// Raised by the loop itself when a drain left calls in the channel:
+    /// the next pass drains again instead of sleeping.
+    pub(crate) fn raise_woken(&self) {
+        self.woken.store(true, Ordering::SeqCst);
+    }
+
     /// Whether a post raised the flag since the last drain.
     pub(crate) fn is_woken(&self) -> bool {
         self.woken.load(Ordering::Acquire)

@@ -7,9 +7,10 @@
 
 use std::fmt;
 use std::io;
+use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 use std::ops::BitOr;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 
 use mio::event::Source;
 use mio::{Interest, Token};
@@ -26,7 +27,7 @@ use crate::dispatcher::{self, Inner};
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sigloop_core::{IoHandler, Readiness};
+/// use sigloop_core::__private::{IoHandler, Readiness};
 ///
 /// struct Log;
 /// impl IoHandler for Log {
@@ -49,7 +50,7 @@ pub trait IoHandler {
 /// # Examples
 ///
 /// ```
-/// use sigloop_core::Readiness;
+/// use sigloop_core::__private::Readiness;
 /// let r = Readiness::READABLE | Readiness::READ_CLOSED;
 /// assert!(r.is_readable() && r.is_read_closed() && !r.is_writable());
 /// ```
@@ -94,7 +95,7 @@ impl Readiness {
     /// # Examples
     ///
     /// ```
-    /// assert!(sigloop_core::Readiness::READABLE.is_readable());
+    /// assert!(sigloop_core::__private::Readiness::READABLE.is_readable());
     /// ```
     pub fn is_readable(self) -> bool {
         self.has(Self::READABLE)
@@ -105,7 +106,7 @@ impl Readiness {
     /// # Examples
     ///
     /// ```
-    /// assert!(sigloop_core::Readiness::WRITABLE.is_writable());
+    /// assert!(sigloop_core::__private::Readiness::WRITABLE.is_writable());
     /// ```
     pub fn is_writable(self) -> bool {
         self.has(Self::WRITABLE)
@@ -116,7 +117,7 @@ impl Readiness {
     /// # Examples
     ///
     /// ```
-    /// assert!(sigloop_core::Readiness::READ_CLOSED.is_read_closed());
+    /// assert!(sigloop_core::__private::Readiness::READ_CLOSED.is_read_closed());
     /// ```
     pub fn is_read_closed(self) -> bool {
         self.has(Self::READ_CLOSED)
@@ -127,7 +128,7 @@ impl Readiness {
     /// # Examples
     ///
     /// ```
-    /// assert!(sigloop_core::Readiness::WRITE_CLOSED.is_write_closed());
+    /// assert!(sigloop_core::__private::Readiness::WRITE_CLOSED.is_write_closed());
     /// ```
     pub fn is_write_closed(self) -> bool {
         self.has(Self::WRITE_CLOSED)
@@ -138,7 +139,7 @@ impl Readiness {
     /// # Examples
     ///
     /// ```
-    /// assert!(sigloop_core::Readiness::ERROR.is_error());
+    /// assert!(sigloop_core::__private::Readiness::ERROR.is_error());
     /// ```
     pub fn is_error(self) -> bool {
         self.has(Self::ERROR)
@@ -149,7 +150,7 @@ impl Readiness {
     /// # Examples
     ///
     /// ```
-    /// assert!(sigloop_core::Readiness::PRIORITY.is_priority());
+    /// assert!(sigloop_core::__private::Readiness::PRIORITY.is_priority());
     /// ```
     pub fn is_priority(self) -> bool {
         self.has(Self::PRIORITY)
@@ -192,7 +193,7 @@ impl fmt::Debug for Readiness {
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sigloop_core::{IoHandler, IoRegistration, Readiness};
+/// use sigloop_core::__private::{IoHandler, IoRegistration, Readiness};
 ///
 /// struct Quiet;
 /// impl IoHandler for Quiet {
@@ -208,6 +209,9 @@ pub struct IoRegistration {
     /// The loop's token plus one: `Option<IoRegistration>` is then eight
     /// bytes, not sixteen, in every socket.
     token: NonZeroUsize,
+    /// Tokens are per loop and repeat across threads: dropped on another
+    /// thread, a registration would forget a stranger's source there.
+    _thread_bound: PhantomData<Rc<()>>,
 }
 
 impl IoRegistration {
@@ -224,13 +228,18 @@ impl IoRegistration {
         handler: Weak<dyn IoHandler>,
     ) -> io::Result<Self> {
         dispatcher::with_current(|inner| {
-            let token = inner.io_insert(handler);
+            let Some(token) = inner.io_insert(handler) else {
+                return Err(io::Error::other("IoRegistration: out of tokens"));
+            };
             let Some(stored) = token.0.checked_add(1).and_then(NonZeroUsize::new) else {
                 inner.io_remove(token);
                 return Err(io::Error::other("IoRegistration: out of tokens"));
             };
             match inner.registry().register(source, token, interest) {
-                Ok(()) => Ok(IoRegistration { token: stored }),
+                Ok(()) => Ok(IoRegistration {
+                    token: stored,
+                    _thread_bound: PhantomData,
+                }),
                 Err(err) => {
                     inner.io_remove(token);
                     Err(err)

@@ -19,16 +19,22 @@
 //!
 //! # One pass of the loop
 //!
-//! 1. calls posted from other threads are moved to the posted queue;
+//! 1. calls posted from other threads before the pass began (at most
+//!    2048) are moved to the posted queue, so threads that never stop
+//!    posting cannot keep the loop from its timers and I/O;
 //! 2. posted calls run, in order, up to those posted when the pass began;
 //! 3. deferred deletes run as Qt's nesting rules allow;
 //! 4. the loop polls, sleeping only when nothing is pending, until the
-//!    next timer;
+//!    next timer (calls from other threads that woke it run now if step 1
+//!    took none);
 //! 5. I/O readiness is dispatched (skipped under
 //!    [`ProcessEventsFlags::EXCLUDE_SOCKET_NOTIFIERS`]);
 //! 6. due timers fire.
 //!
-//! An idle loop sleeps in `epoll_wait` and uses no CPU.
+//! Readiness and due timers are taken one at a time, so a nested loop
+//! started from a slot processes the rest, and a slot that panics out of
+//! the pass leaves the rest for the next one. An idle loop sleeps in
+//! `epoll_wait` and uses no CPU.
 //!
 //! # Embedding
 //!
@@ -52,6 +58,7 @@ mod io_device;
 mod notifier;
 mod object;
 mod thread;
+mod thread_affinity;
 mod timer;
 mod timer_heap;
 
@@ -65,11 +72,21 @@ pub use elapsed::{DeadlineTimer, ElapsedTimer};
 pub use event_loop::{EventDispatcher, EventLoop};
 pub use flags::ProcessEventsFlags;
 pub use handle::LoopHandle;
-pub use io::{IoHandler, IoRegistration, Readiness};
 pub use io_device::{DeviceError, IoDevice, OpenMode};
 pub use notifier::{NotifierKind, SocketNotifier, WeakSocketNotifier};
-pub use object::{Handle, Lifecycle, Object};
 pub use thread::LoopThread;
 pub use timer::{Timer, TimerType, WeakTimer};
 
 pub use sigloop_signals::queue::QueueClosed;
+
+/// Machinery `sigloop-net`'s sockets build on: registering a source with
+/// the loop, the objects' deletion rules, the read size a pooled buffer
+/// learned. Not part of the API: public only because Rust has no
+/// visibility across a workspace's crates. Applications must not use it;
+/// it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::byte_queue::{fill_hint, set_fill_hint};
+    pub use crate::io::{IoHandler, IoRegistration, Readiness};
+    pub use crate::object::{Handle, Lifecycle, Object};
+}

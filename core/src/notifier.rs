@@ -336,7 +336,7 @@ impl SocketNotifier {
 }
 
 /// Cloning counts one more handle; dropping the last one destroys the
-/// notifier as Qt's `delete` does (see [`Handle`]): it stops watching,
+/// notifier as Qt's `delete` does : it stops watching,
 /// emits `destroyed` and drops its connections.
 impl Clone for SocketNotifier {
     fn clone(&self) -> Self {
@@ -443,17 +443,24 @@ impl FdWatch {
 
 impl IoHandler for FdWatch {
     fn ready(&self, readiness: Readiness) {
+        /// Level-triggered: re-arms so a still-ready fd is reported again,
+        /// also when a slot panics (the fd would otherwise go quiet).
+        struct Rearm<'a>(&'a FdWatch);
+        impl Drop for Rearm<'_> {
+            fn drop(&mut self) {
+                if let Some(watch) = self.0.self_rc() {
+                    if let Err(err) = watch.update() {
+                        log::debug!("SocketNotifier: re-arming fd {} failed: {err}", self.0.fd);
+                    }
+                }
+            }
+        }
+        let _rearm = Rearm(self);
         for notifier in self.enabled() {
             // Each notifier is re-checked: an earlier slot may have
             // disabled or deleted it.
             if notifier.enabled.get() && notifier.kind.fires_on(readiness) {
                 notifier.activated.emit(&(notifier.fd, notifier.kind));
-            }
-        }
-        // Level-triggered: re-arm so a still-ready fd is reported again.
-        if let Some(watch) = self.self_rc() {
-            if let Err(err) = watch.update() {
-                log::debug!("SocketNotifier: re-arming fd {} failed: {err}", self.fd);
             }
         }
     }

@@ -1,9 +1,9 @@
 //! What every sigloop object shares: deferred deletion, `destroyed`, and
 //! the rule that the last application handle going away is Qt's `delete`.
 //!
-//! `Lifecycle`, [`Object`] and [`Handle`] are public so that objects in
-//! other sigloop crates (sockets, servers) follow the same rules with the
-//! same code; applications rarely need them.
+//! `Lifecycle`, `Object` and `Handle` are reachable from other sigloop
+//! crates (sockets, servers, through `__private`) so that their objects
+//! follow the same rules with the same code; they are not part of the API.
 //!
 //! One mechanism serves every object (timers, notifiers, sockets,
 //! servers): the object embeds a [`Lifecycle`], which counts the
@@ -33,7 +33,8 @@ use crate::dispatcher;
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sigloop_core::{EventDispatcher, Lifecycle};
+/// use sigloop_core::EventDispatcher;
+/// use sigloop_core::__private::Lifecycle;
 ///
 /// let life = Rc::new(Lifecycle::new());
 /// let _c = life.destroyed().connect(|_| println!("destroyed"));
@@ -61,7 +62,7 @@ impl Lifecycle {
     /// # Examples
     ///
     /// ```
-    /// assert!(!sigloop_core::Lifecycle::new().is_deleted());
+    /// assert!(!sigloop_core::__private::Lifecycle::new().is_deleted());
     /// ```
     pub fn new() -> Self {
         Lifecycle {
@@ -109,7 +110,7 @@ impl Lifecycle {
     /// # Examples
     ///
     /// ```
-    /// let life = sigloop_core::Lifecycle::new();
+    /// let life = sigloop_core::__private::Lifecycle::new();
     /// assert!(life.begin_delete());
     /// assert!(!life.begin_delete());
     /// ```
@@ -191,7 +192,7 @@ pub trait Object {
 /// ```
 /// use std::cell::Cell;
 /// use std::rc::Rc;
-/// use sigloop_core::{Handle, Lifecycle, Object};
+/// use sigloop_core::__private::{Handle, Lifecycle, Object};
 ///
 /// struct Inner {
 ///     life: Lifecycle,
@@ -250,7 +251,7 @@ impl<T: Object> Handle<T> {
     ///
     /// ```
     /// # use std::rc::Rc;
-    /// # use sigloop_core::{Handle, Lifecycle, Object};
+    /// # use sigloop_core::__private::{Handle, Lifecycle, Object};
     /// # struct Inner(Lifecycle);
     /// # impl Object for Inner {
     /// #     fn lifecycle(&self) -> &Lifecycle { &self.0 }
@@ -271,7 +272,7 @@ impl<T: Object> Handle<T> {
     ///
     /// ```
     /// # use std::rc::Rc;
-    /// # use sigloop_core::{Handle, Lifecycle, Object};
+    /// # use sigloop_core::__private::{Handle, Lifecycle, Object};
     /// # struct Inner(Lifecycle);
     /// # impl Object for Inner {
     /// #     fn lifecycle(&self) -> &Lifecycle { &self.0 }
@@ -292,7 +293,7 @@ impl<T: Object> Handle<T> {
     ///
     /// ```
     /// # use std::rc::Rc;
-    /// # use sigloop_core::{Handle, Lifecycle, Object};
+    /// # use sigloop_core::__private::{Handle, Lifecycle, Object};
     /// # struct Inner(Lifecycle);
     /// # impl Object for Inner {
     /// #     fn lifecycle(&self) -> &Lifecycle { &self.0 }

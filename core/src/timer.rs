@@ -102,8 +102,8 @@ struct TimerInner {
     interval: Cell<Duration>,
     single_shot: Cell<bool>,
     kind: Cell<TimerType>,
-    /// Heap key and deadline while active.
-    armed: Cell<Option<(TimerKey, Instant)>>,
+    /// Where the timer stands while active.
+    armed: Cell<Option<Armed>>,
     /// Bumped on every arm and stop, so a stale heap entry never fires.
     generation: Cell<u64>,
     timeout: Signal<()>,
@@ -112,6 +112,14 @@ struct TimerInner {
     /// without counting, so the last application handle going away is
     /// Qt's `delete`.
     life: Lifecycle,
+}
+
+/// An active timer: in the loop's heap until its deadline, or never due
+/// (an interval too long for the clock, such as `Duration::MAX`).
+#[derive(Clone, Copy)]
+enum Armed {
+    At(TimerKey, Instant),
+    Never,
 }
 
 impl Timer {
@@ -199,7 +207,9 @@ impl Timer {
         self.inner.arm(Instant::now(), false);
     }
 
-    /// Sets the interval and starts (or restarts).
+    /// Sets the interval and starts (or restarts). An interval too long for
+    /// the clock (`Duration::MAX`) means forever: the timer is active and
+    /// never fires.
     /// Qt: `QTimer::start(msec)`.
     ///
     /// # Examples
@@ -322,7 +332,8 @@ impl Timer {
     }
 
     /// Time left until the timer fires: `None` when inactive, zero when
-    /// overdue. Qt: `QTimer::remainingTime()` (-1 when inactive).
+    /// overdue, `Duration::MAX` for an interval too long to ever expire.
+    /// Qt: `QTimer::remainingTime()` (-1 when inactive).
     ///
     /// # Examples
     ///
@@ -337,8 +348,10 @@ impl Timer {
     /// assert!(timer.remaining_time().unwrap() <= Duration::from_secs(10));
     /// ```
     pub fn remaining_time(&self) -> Option<Duration> {
-        let (_, deadline) = self.inner.armed.get()?;
-        Some(deadline.saturating_duration_since(Instant::now()))
+        match self.inner.armed.get()? {
+            Armed::At(_, deadline) => Some(deadline.saturating_duration_since(Instant::now())),
+            Armed::Never => Some(Duration::MAX),
+        }
     }
 
     /// Stops (`true`) or resumes `timeout` emission; returns the previous
@@ -416,6 +429,8 @@ impl Timer {
 
     /// Calls `call` once after `delay` on this thread's loop. A zero delay
     /// is a posted call (it runs after the calls already posted), as in Qt.
+    /// A delay too long for the clock (`Duration::MAX`) means never: `call`
+    /// is dropped at once, unrun.
     /// The timer is precise below 2 s and coarse from 2 s on.
     ///
     /// Qt: `QTimer::singleShot(msec, functor)`.
@@ -456,7 +471,9 @@ impl Timer {
             EventDispatcher::post(call);
             return;
         }
-        let deadline = deadline_for(kind, delay, Instant::now());
+        let Some(deadline) = deadline_for(kind, delay, Instant::now()) else {
+            return;
+        };
         dispatcher::with_current(|inner| {
             inner
                 .timers
@@ -522,12 +539,21 @@ impl TimerInner {
         }
         self.disarm();
         let interval = self.interval.get();
-        let mut deadline = deadline_for(self.kind.get(), interval, base);
+        let Some(mut deadline) = deadline_for(self.kind.get(), interval, base) else {
+            self.armed.set(Some(Armed::Never));
+            return;
+        };
         if from_previous {
             let now = Instant::now();
             if deadline < now {
                 // The loop was busy: skip the missed ticks.
-                deadline = deadline_for(self.kind.get(), interval, now);
+                match deadline_for(self.kind.get(), interval, now) {
+                    Some(later) => deadline = later,
+                    None => {
+                        self.armed.set(Some(Armed::Never));
+                        return;
+                    }
+                }
             }
         }
         let generation = self.generation.get();
@@ -538,12 +564,12 @@ impl TimerInner {
                 .borrow_mut()
                 .insert(deadline, TimerAction::Object(this, generation))
         });
-        self.armed.set(Some((key, deadline)));
+        self.armed.set(Some(Armed::At(key, deadline)));
     }
 
     fn disarm(&self) {
         self.generation.set(self.generation.get() + 1);
-        if let Some((key, _)) = self.armed.take() {
+        if let Some(Armed::At(key, _)) = self.armed.take() {
             dispatcher::try_with_current(|inner| inner.timers.borrow_mut().remove(key));
         }
     }
@@ -554,7 +580,7 @@ impl TimerTarget for TimerInner {
         if generation != self.generation.get() || self.life.is_deleted() {
             return;
         }
-        let Some((_, deadline)) = self.armed.take() else {
+        let Some(Armed::At(_, deadline)) = self.armed.take() else {
             return;
         };
         self.generation.set(generation + 1);
@@ -577,23 +603,25 @@ fn epoch() -> Instant {
     *EPOCH.get_or_init(Instant::now)
 }
 
-/// When a timer of `kind` started at `base` with `interval` expires.
-pub(crate) fn deadline_for(kind: TimerType, interval: Duration, base: Instant) -> Instant {
-    let ideal = base + interval;
+/// When a timer of `kind` started at `base` with `interval` expires;
+/// `None` (never) when that lies beyond what the clock can represent.
+pub(crate) fn deadline_for(kind: TimerType, interval: Duration, base: Instant) -> Option<Instant> {
+    let ideal = base.checked_add(interval)?;
     let kind = match kind {
         TimerType::Coarse if interval <= Duration::from_millis(20) => TimerType::Precise,
         TimerType::Coarse if interval >= Duration::from_secs(20) => TimerType::VeryCoarse,
         other => other,
     };
-    match kind {
+    Some(match kind {
         TimerType::Precise => ideal,
         TimerType::Coarse => align_coarse(ideal, interval / 20),
         TimerType::VeryCoarse => {
             let secs = (interval.as_millis() + 500) / 1000;
-            let ideal = base + Duration::from_secs(secs as u64);
+            let secs = u64::try_from(secs).unwrap_or(u64::MAX);
+            let ideal = base.checked_add(Duration::from_secs(secs))?;
             round_to(ideal, Duration::from_secs(1), Duration::from_millis(500))
         }
-    }
+    })
 }
 
 /// Moves `ideal` by at most `slack` onto the coarsest round fraction of a
@@ -608,7 +636,7 @@ fn align_coarse(ideal: Instant, slack: Duration) -> Instant {
 }
 
 /// `ideal` rounded to the nearest multiple of `grain` since the epoch, if
-/// that is within `slack`; otherwise `ideal`.
+/// that is within `slack` (and within the clock's range); otherwise `ideal`.
 fn round_to(ideal: Instant, grain: Duration, slack: Duration) -> Instant {
     let since = ideal.saturating_duration_since(epoch()).as_nanos();
     let grain_ns = grain.as_nanos();
@@ -618,11 +646,11 @@ fn round_to(ideal: Instant, grain: Duration, slack: Duration) -> Instant {
         return ideal;
     }
     let rounded = Duration::from_nanos(u64::try_from(rounded).unwrap_or(u64::MAX));
-    epoch() + rounded
+    epoch().checked_add(rounded).unwrap_or(ideal)
 }
 
 /// Cloning counts one more handle; dropping the last one destroys the
-/// timer as Qt's `delete` does (see [`Handle`]): it stops, emits
+/// timer as Qt's `delete` does : it stops, emits
 /// `destroyed` and drops its connections, also from inside its own
 /// `timeout` slot (the emission then ends).
 impl Clone for Timer {
@@ -692,7 +720,7 @@ mod tests {
         let base = Instant::now();
         for ms in [21u64, 30, 100, 333, 1000, 5000, 19_999] {
             let interval = Duration::from_millis(ms);
-            let deadline = deadline_for(TimerType::Coarse, interval, base);
+            let deadline = deadline_for(TimerType::Coarse, interval, base).unwrap();
             let ideal = base + interval;
             let off = if deadline > ideal {
                 deadline - ideal
@@ -707,14 +735,74 @@ mod tests {
     fn short_coarse_is_precise_and_long_is_whole_seconds() {
         let base = Instant::now();
         let short = Duration::from_millis(15);
-        assert_eq!(deadline_for(TimerType::Coarse, short, base), base + short);
-        let long = deadline_for(TimerType::Coarse, Duration::from_millis(20_400), base);
+        assert_eq!(
+            deadline_for(TimerType::Coarse, short, base),
+            Some(base + short)
+        );
+        let long = deadline_for(TimerType::Coarse, Duration::from_millis(20_400), base).unwrap();
         let since = long.duration_since(epoch());
         assert_eq!(
             since.subsec_nanos(),
             0,
             "very coarse deadlines fall on whole seconds"
         );
+    }
+}
+
+#[cfg(test)]
+mod forever_tests {
+    use super::*;
+    use crate::flags::ProcessEventsFlags;
+
+    /// `Duration::MAX` (or any interval past the clock's range) means
+    /// forever, for every timer type: no panic, no deadline.
+    #[test]
+    fn an_interval_past_the_clock_never_expires() {
+        let base = Instant::now();
+        for kind in [TimerType::Precise, TimerType::Coarse, TimerType::VeryCoarse] {
+            assert_eq!(deadline_for(kind, Duration::MAX, base), None, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_timer_started_with_duration_max_is_active_and_never_fires() {
+        for kind in [TimerType::Precise, TimerType::Coarse, TimerType::VeryCoarse] {
+            let timer = Timer::new();
+            timer.set_timer_type(kind);
+            let fired = Rc::new(Cell::new(false));
+            let f = fired.clone();
+            let _c = timer.on_timeout(move |_| f.set(true));
+            timer.start_with(Duration::MAX);
+            assert!(timer.is_active());
+            assert_eq!(timer.remaining_time(), Some(Duration::MAX));
+            EventDispatcher::process_events(ProcessEventsFlags::ALL_EVENTS);
+            assert!(!fired.get());
+            // A huge interval leaves the loop free to sleep.
+            assert_eq!(EventDispatcher::time_to_next_timer(), None);
+            timer.stop();
+            assert!(!timer.is_active());
+            assert_eq!(timer.remaining_time(), None);
+            // It restarts normally with an ordinary interval.
+            timer.set_single_shot(true);
+            timer.start_with(Duration::from_millis(1));
+            let start = Instant::now();
+            while !fired.get() && start.elapsed() < Duration::from_secs(10) {
+                EventDispatcher::process_events(ProcessEventsFlags::WAIT_FOR_MORE_EVENTS);
+            }
+            assert!(fired.get(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_single_shot_with_a_huge_delay_never_runs() {
+        let ran = Rc::new(Cell::new(false));
+        let r = ran.clone();
+        Timer::single_shot(Duration::MAX, move || r.set(true));
+        let r = ran.clone();
+        Timer::single_shot_with(Duration::MAX, TimerType::VeryCoarse, move || r.set(true));
+        EventDispatcher::process_events(ProcessEventsFlags::ALL_EVENTS);
+        assert!(!ran.get());
+        assert_eq!(EventDispatcher::time_to_next_timer(), None);
     }
 }
 

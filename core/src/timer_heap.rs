@@ -126,9 +126,18 @@ impl<A> TimerHeap<A> {
         self.base.checked_add(Duration::from_nanos(ns))
     }
 
-    /// Removes and returns the earliest entry if due at `now`.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(TimerKey, A)> {
-        if self.heap.first()?.deadline_ns() > self.nanos(now) {
+    /// The sequence number the next insertion gets: entries inserted from
+    /// now on compare at or above it.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Removes and returns the earliest entry if due at `now` and inserted
+    /// before sequence number `before` (see [`next_seq`](Self::next_seq)),
+    /// so that a pass fires only what was due when it began.
+    pub(crate) fn pop_due(&mut self, now: Instant, before: u64) -> Option<(TimerKey, A)> {
+        let first = self.heap.first()?;
+        if first.deadline_ns() > self.nanos(now) || first.seq() >= before {
             return None;
         }
         let entry = self.remove_at(0);
@@ -212,7 +221,7 @@ mod tests {
         assert_eq!(heap.remove(keys[7].0), Some(7));
         assert_eq!(heap.remove(keys[7].0), None);
         let mut popped = Vec::new();
-        while let Some((_, action)) = heap.pop_due(base + Duration::from_secs(1)) {
+        while let Some((_, action)) = heap.pop_due(base + Duration::from_secs(1), u64::MAX) {
             popped.push(action);
         }
         assert_eq!(popped, vec![1, 3, 8, 2, 6, 0, 4]);
@@ -224,8 +233,20 @@ mod tests {
         let base = Instant::now();
         let mut heap = TimerHeap::new();
         heap.insert(base + Duration::from_millis(5), ());
-        assert!(heap.pop_due(base).is_none());
+        assert!(heap.pop_due(base, u64::MAX).is_none());
         assert_eq!(heap.peek_deadline(), Some(base + Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn entries_inserted_after_the_limit_wait() {
+        let base = Instant::now();
+        let mut heap = TimerHeap::new();
+        heap.insert(base, "old");
+        let limit = heap.next_seq();
+        heap.insert(base, "new");
+        assert_eq!(heap.pop_due(base, limit).map(|(_, a)| a), Some("old"));
+        assert!(heap.pop_due(base, limit).is_none());
+        assert_eq!(heap.pop_due(base, u64::MAX).map(|(_, a)| a), Some("new"));
     }
 
     #[test]
@@ -241,7 +262,7 @@ mod tests {
             heap.insert(past, "past");
         }
         let mut due = Vec::new();
-        while let Some((_, what)) = heap.pop_due(now) {
+        while let Some((_, what)) = heap.pop_due(now, u64::MAX) {
             due.push(what);
         }
         assert_eq!(due.last(), Some(&"now"));
@@ -272,7 +293,7 @@ mod tests {
         // Equal deadlines pop in insertion order, which ids follow.
         live.sort_by_key(|&(ms, id, _)| (ms, id));
         let mut popped = Vec::new();
-        while let Some((_, id)) = heap.pop_due(base + Duration::from_secs(1)) {
+        while let Some((_, id)) = heap.pop_due(base + Duration::from_secs(1), u64::MAX) {
             popped.push(id);
         }
         let expected: Vec<_> = live.iter().map(|&(_, id, _)| id).collect();

@@ -30,7 +30,7 @@
 //! [`AbstractSocket::new`] for its [`SocketType`], implements `Deref` to
 //! it, and adds its own methods and its `IoDevice` implementation on top
 //! of the same engine (`crate::socket`). Cloning and dropping follow the
-//! shared [`Handle`] rule: the last handle going is Qt's `delete`. A type
+//! shared `Handle` rule: the last handle going is Qt's `delete`. A type
 //! whose Qt class derives from `QTcpSocket` (`QSslSocket`) dereferences
 //! to [`TcpSocket`](crate::TcpSocket) instead, and so gets both layers.
 //! A type with its own state and error enums (`QLocalSocket`, whose Unix
@@ -43,7 +43,8 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use sigloop_core::{Handle, OpenMode};
+use sigloop_core::__private::Handle;
+use sigloop_core::OpenMode;
 use sigloop_signals::{Receiver, Signal};
 use socket2::SockRef;
 

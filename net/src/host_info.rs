@@ -2,7 +2,7 @@
 //! through the calling thread's event loop.
 //!
 //! Asynchronous lookups run on a small resolver pool shared by the
-//! process: [`RESOLVER_THREADS`] threads, started on the first lookup and
+//! process: a few threads (`RESOLVER_THREADS`), started on the first lookup and
 //! fed through a channel. Each runs the system resolver (`getaddrinfo`,
 //! through [`std::net::ToSocketAddrs`]) and posts the result, which is
 //! `Send`, to the loop of the thread that asked; there the callback, which
@@ -25,7 +25,7 @@ use crate::host_address::HostAddress;
 
 /// How many threads the shared resolver pool runs (Qt uses a thread pool
 /// of up to 20).
-pub const RESOLVER_THREADS: usize = 4;
+pub(crate) const RESOLVER_THREADS: usize = 4;
 
 /// Qt's error texts.
 const UNKNOWN_ERROR: &str = "Unknown error";
@@ -73,7 +73,6 @@ pub enum HostInfoError {
 ///
 /// assert_eq!(HostInfo::new().lookup_id(), LookupId::NONE);
 /// assert_eq!(LookupId::NONE.as_i32(), -1);
-/// assert_eq!(LookupId::from_i32(5).as_i32(), 5);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LookupId(i32);
@@ -94,15 +93,11 @@ impl LookupId {
         self.0
     }
 
-    /// The id with Qt's `int` value `id`, e.g. one stored by ported code.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sigloop_net::LookupId;
-    /// assert_eq!(LookupId::from_i32(-1), LookupId::NONE);
-    /// ```
-    pub const fn from_i32(id: i32) -> Self {
+    /// The id with Qt's `int` value `id`. Tests only: an id is meaningful
+    /// only as a lookup returned it, and a made-up one could abort a
+    /// stranger's lookup.
+    #[cfg(test)]
+    pub(crate) const fn from_i32(id: i32) -> Self {
         LookupId(id)
     }
 }
@@ -345,9 +340,12 @@ impl HostInfo {
     ///
     /// ```
     /// use sigloop_net::{HostInfo, LookupId};
+    /// let id = HostInfo::lookup_host("127.0.0.1", |_| {});
     /// let mut info = HostInfo::new();
-    /// info.set_lookup_id(LookupId::from_i32(3));
-    /// assert_eq!(info.lookup_id().as_i32(), 3);
+    /// info.set_lookup_id(id);
+    /// assert_eq!(info.lookup_id(), id);
+    /// info.set_lookup_id(LookupId::NONE);
+    /// assert_eq!(info.lookup_id().as_i32(), -1);
     /// ```
     pub fn set_lookup_id(&mut self, id: LookupId) {
         self.lookup_id = id;

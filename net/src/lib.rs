@@ -76,13 +76,14 @@ mod socket;
 mod socket_util;
 mod tcp_server;
 mod tcp_socket;
+mod thread_affinity;
 mod udp_socket;
 
 pub use abstract_socket::{AbstractSocket, WeakAbstractSocket};
 pub use host_address::{
     AddressParseError, ConversionMode, HostAddress, NetworkLayerProtocol, SpecialAddress,
 };
-pub use host_info::{HostInfo, HostInfoError, LookupId, RESOLVER_THREADS};
+pub use host_info::{HostInfo, HostInfoError, LookupId};
 pub use network_datagram::NetworkDatagram;
 pub use network_interface::{InterfaceFlags, NetworkAddressEntry, NetworkInterface};
 pub use proxy::{

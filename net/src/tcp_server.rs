@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
-use sigloop_core::{
-    EventDispatcher, Handle, IoHandler, IoRegistration, Lifecycle, Object, Readiness,
-};
+use sigloop_core::__private::{Handle, IoHandler, IoRegistration, Lifecycle, Object, Readiness};
+use sigloop_core::EventDispatcher;
 use sigloop_signals::{Receiver, Signal};
 use socket2::Socket;
 
@@ -45,7 +44,7 @@ type IncomingHandler = Box<dyn FnMut(OwnedFd)>;
 /// full CPU.
 ///
 /// Cloning counts one more handle; dropping the last one destroys the
-/// server as Qt's `delete` does (see [`Handle`]): it closes, deletes the
+/// server as Qt's `delete` does : it closes, deletes the
 /// connections it accepted that the application did not keep, emits
 /// `destroyed` and drops every connection.
 ///

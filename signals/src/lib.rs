@@ -54,6 +54,7 @@
 
 mod connection;
 mod connection_type;
+mod local_queue;
 pub mod queue;
 mod receiver;
 mod serialized;
@@ -64,3 +65,12 @@ pub use connection::{Connection, ScopedConnection};
 pub use connection_type::{ConnectError, ConnectOptions, ConnectionType};
 pub use receiver::Receiver;
 pub use signal::Signal;
+
+/// Hooks that `sigloop-core` uses to receive queued calls for the calling
+/// thread's loop. Not part of the API: public only because Rust has no
+/// visibility across a workspace's crates. Applications must not use it;
+/// it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::local_queue::{install_local_queue, LocalCall, LocalQueue};
+}

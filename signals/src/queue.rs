@@ -1,52 +1,15 @@
 //! How queued connections reach an event loop.
 //!
-//! This crate knows nothing of event loops. A queued slot call is handed to a
-//! queue through one of the two traits below, and `sigloop-core` implements
-//! both: [`LocalQueue`] for the calling thread's own loop, [`ThreadQueue`] for
-//! a loop that may run on another thread.
+//! This crate knows nothing of event loops. A queued slot call for a loop
+//! that may run on another thread is handed to a [`ThreadQueue`], which
+//! `sigloop-core`'s `LoopHandle` implements. (Calls queued for the calling
+//! thread's own loop go through a hook that `sigloop-core` installs; it is
+//! not part of the API.)
 
-use std::cell::RefCell;
 use std::fmt;
-use std::rc::Rc;
-
-/// A call posted to the current thread's event loop.
-pub type LocalCall = Box<dyn FnOnce()>;
 
 /// A call posted to an event loop that may run on another thread.
 pub type SendCall = Box<dyn FnOnce() + Send>;
-
-/// The current thread's queue of posted calls.
-///
-/// `sigloop-core` installs one per thread when that thread's event loop is
-/// first used. Until then, queued slot calls wait in a holding list and are
-/// handed over on installation, so nothing posted early is lost (Qt keeps
-/// posted events until a loop runs, too).
-///
-/// # Examples
-///
-/// ```
-/// use std::cell::RefCell;
-/// use std::rc::Rc;
-/// use sigloop_signals::queue::{self, LocalCall, LocalQueue};
-///
-/// #[derive(Default)]
-/// struct Later(RefCell<Vec<LocalCall>>);
-/// impl LocalQueue for Later {
-///     fn post(&self, call: LocalCall) {
-///         self.0.borrow_mut().push(call);
-///     }
-/// }
-///
-/// let later = Rc::new(Later::default());
-/// queue::install_local_queue(later.clone());
-/// queue::post_local(Box::new(|| println!("runs when drained")));
-/// assert_eq!(later.0.borrow().len(), 1);
-/// # queue::uninstall_local_queue();
-/// ```
-pub trait LocalQueue {
-    /// Appends `call` to the queue; it runs on a later pass of the loop.
-    fn post(&self, call: LocalCall);
-}
 
 /// An event loop's queue that any thread may post to.
 ///
@@ -110,74 +73,3 @@ impl fmt::Display for QueueClosed {
 }
 
 impl std::error::Error for QueueClosed {}
-
-enum Slot {
-    /// No loop yet: calls wait here.
-    Holding(Vec<LocalCall>),
-    Installed(Rc<dyn LocalQueue>),
-}
-
-thread_local! {
-    static LOCAL: RefCell<Slot> = const { RefCell::new(Slot::Holding(Vec::new())) };
-}
-
-/// Installs the current thread's queue and hands it every call posted before.
-///
-/// Called by `sigloop-core`; applications rarely need it.
-///
-/// # Examples
-///
-/// See [`LocalQueue`].
-pub fn install_local_queue(queue: Rc<dyn LocalQueue>) {
-    let held = LOCAL.with(|local| {
-        let previous = std::mem::replace(&mut *local.borrow_mut(), Slot::Installed(queue.clone()));
-        match previous {
-            Slot::Holding(held) => held,
-            Slot::Installed(_) => Vec::new(),
-        }
-    });
-    // Hand over with no borrow held: the queue is user-visible code.
-    for call in held {
-        queue.post(call);
-    }
-}
-
-/// Removes the current thread's queue; later calls are held again.
-///
-/// `sigloop-core` calls it when a thread's loop is torn down.
-///
-/// # Examples
-///
-/// ```
-/// sigloop_signals::queue::uninstall_local_queue();
-/// ```
-pub fn uninstall_local_queue() {
-    // Replace first, drop after: dropping the queue may run user destructors.
-    let _previous = LOCAL
-        .try_with(|local| std::mem::replace(&mut *local.borrow_mut(), Slot::Holding(Vec::new())));
-}
-
-/// Posts `call` to the current thread's queue (or holds it until one exists).
-///
-/// # Examples
-///
-/// ```
-/// sigloop_signals::queue::post_local(Box::new(|| println!("later")));
-/// ```
-pub fn post_local(call: LocalCall) {
-    let installed = LOCAL.try_with(|local| {
-        let mut local = local.borrow_mut();
-        match &mut *local {
-            Slot::Holding(held) => {
-                held.push(call);
-                None
-            }
-            Slot::Installed(queue) => Some((queue.clone(), call)),
-        }
-    });
-    match installed {
-        Ok(Some((queue, call))) => queue.post(call),
-        Ok(None) => {}
-        Err(_) => log::warn!("queued slot call dropped: the thread is exiting"),
-    }
-}

@@ -8,7 +8,8 @@ use std::sync::{mpsc, Arc};
 
 use crate::connection::Connection;
 use crate::connection_type::{ConnectError, ConnectOptions, ConnectionType};
-use crate::queue::{self, ThreadQueue};
+use crate::local_queue;
+use crate::queue::ThreadQueue;
 use crate::receiver::Receiver;
 use crate::serialized::{LocalSerial, SendSerial};
 use crate::slot_list::{SlotFn, SlotKey, SlotList};
@@ -496,7 +497,7 @@ where
     move |args: &T| {
         let shared = Rc::clone(&shared);
         let args = args.clone();
-        queue::post_local(Box::new(move || shared.call(args)));
+        local_queue::post_local(Box::new(move || shared.call(args)));
         true
     }
 }

@@ -33,7 +33,8 @@ use nix::sys::socket::{
     recv, recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6,
     SockaddrStorage,
 };
-use sigloop_core::{DeviceError, OpenMode, Readiness};
+use sigloop_core::__private::Readiness;
+use sigloop_core::{DeviceError, OpenMode};
 
 use super::engine::{DatagramRead, SocketCore, WORK_DATAGRAM};
 use super::transport::Transport;

@@ -12,9 +12,8 @@ use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use sigloop_core::{
-    EventDispatcher, IoHandler, IoRegistration, Lifecycle, Object, OpenMode, Readiness, Timer,
-};
+use sigloop_core::__private::{IoHandler, IoRegistration, Lifecycle, Object, Readiness};
+use sigloop_core::{EventDispatcher, OpenMode, Timer};
 use sigloop_signals::Signal;
 
 use super::lazy_queue::LazyQueue;
@@ -419,6 +418,18 @@ pub(crate) enum DatagramRead {
     Announced,
 }
 
+/// The steps of [`SocketCore::delete_now`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum DeleteStep {
+    /// Abort the connection (emits the close signals).
+    Abort,
+    /// Emit `destroyed`.
+    Announce,
+    /// Drop the connections and leave the parent.
+    Release,
+    Done,
+}
+
 /// Deferred work bits; see [`SocketCore::schedule`].
 pub(crate) const WORK_READ: u8 = 1;
 pub(crate) const WORK_FLUSH: u8 = 2;
@@ -427,44 +438,44 @@ pub(crate) const WORK_DATAGRAM: u8 = 4;
 
 thread_local! {
     /// The sockets of this thread with scheduled work, in scheduling order.
-    static SCHEDULED: RefCell<Vec<Weak<SocketCore>>> = const { RefCell::new(Vec::new()) };
+    static SCHEDULED: RefCell<VecDeque<Weak<SocketCore>>> = const { RefCell::new(VecDeque::new()) };
+    /// A call to [`run_scheduled_batch`] is posted and has not begun.
+    static BATCH_POSTED: Cell<bool> = const { Cell::new(false) };
+    /// Counts the batch runs begun, so a run can tell that a nested one
+    /// took over its rest.
+    static BATCH_RUNS: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Runs the batch of sockets with scheduled work. Work scheduled while it
-/// runs starts the next batch (posted behind this one). If a slot panics,
-/// the sockets not reached yet go back to the front of the batch, so none
-/// is left with work marked but never run. The vector is given back for
-/// the next batch, so batches allocate nothing once warm.
+/// Posts a batch run unless one is already waiting.
+fn post_batch() {
+    if !BATCH_POSTED.replace(true) {
+        EventDispatcher::post(run_scheduled_batch);
+    }
+}
+
+/// Runs the sockets that had scheduled work when it began, in order. Work
+/// scheduled while it runs waits for the next batch.
+///
+/// The sockets are taken one at a time from this thread's batch, and while
+/// any are left a continuation is posted before a socket's slots run. So a
+/// slot that starts a nested loop (Qt's request-and-wait pattern) has the
+/// rest of the batch run by that loop, and a slot that panics leaves the
+/// rest for the next pass: no socket keeps work marked but never run.
 fn run_scheduled_batch() {
-    struct Batch {
-        sockets: Vec<Weak<SocketCore>>,
-        next: usize,
-    }
-    impl Drop for Batch {
-        fn drop(&mut self) {
-            let mut sockets = std::mem::take(&mut self.sockets);
-            let rest = sockets.split_off(self.next.min(sockets.len()));
-            sockets.clear();
-            let post = SCHEDULED.with(|batch| {
-                let mut batch = batch.borrow_mut();
-                let was_empty = batch.is_empty();
-                if !rest.is_empty() {
-                    batch.splice(0..0, rest);
-                } else if was_empty && batch.capacity() < sockets.capacity() {
-                    *batch = sockets;
-                }
-                was_empty && !batch.is_empty()
-            });
-            if post {
-                EventDispatcher::post(run_scheduled_batch);
-            }
+    BATCH_POSTED.set(false);
+    let run = BATCH_RUNS.get().wrapping_add(1);
+    BATCH_RUNS.set(run);
+    let mut left = SCHEDULED.with(|batch| batch.borrow().len());
+    // A nested run began (from a slot): it took the rest of this batch.
+    while left > 0 && BATCH_RUNS.get() == run {
+        let Some(socket) = SCHEDULED.with(|batch| batch.borrow_mut().pop_front()) else {
+            break;
+        };
+        left -= 1;
+        if left > 0 {
+            post_batch();
         }
-    }
-    let sockets = SCHEDULED.with(|batch| std::mem::take(&mut *batch.borrow_mut()));
-    let mut batch = Batch { sockets, next: 0 };
-    while let Some(socket) = batch.sockets.get(batch.next).map(Weak::upgrade) {
-        batch.next += 1;
-        if let Some(socket) = socket {
+        if let Some(socket) = socket.upgrade() {
             socket.run_scheduled();
         }
     }
@@ -549,14 +560,8 @@ impl SocketCore {
         let before = self.work.get();
         self.work.set(before | work);
         if before == 0 {
-            let first = SCHEDULED.with(|batch| {
-                let mut batch = batch.borrow_mut();
-                batch.push(self.this.clone());
-                batch.len() == 1
-            });
-            if first {
-                EventDispatcher::post(run_scheduled_batch);
-            }
+            SCHEDULED.with(|batch| batch.borrow_mut().push_back(self.this.clone()));
+            post_batch();
         }
     }
 
@@ -576,15 +581,32 @@ impl SocketCore {
     }
 
     fn run_scheduled(&self) {
-        let work = self.work.replace(0);
-        if work & WORK_FLUSH != 0 {
-            self.flush_now();
+        /// The work not started yet; scheduled again if a slot panics.
+        struct Rest<'a>(&'a SocketCore, Cell<u8>);
+        impl Drop for Rest<'_> {
+            fn drop(&mut self) {
+                let rest = self.1.get();
+                if rest != 0 {
+                    self.0.schedule(rest);
+                }
+            }
         }
-        if work & WORK_READ != 0 {
-            self.read_now();
-        }
-        if work & WORK_DATAGRAM != 0 {
-            self.datagram_notification();
+        let rest = Rest(self, Cell::new(self.work.replace(0)));
+        for step in [WORK_FLUSH, WORK_READ, WORK_DATAGRAM] {
+            let work = rest.1.get();
+            if work & step == 0 {
+                continue;
+            }
+            rest.1.set(work & !step);
+            match step {
+                WORK_FLUSH => {
+                    self.flush_now();
+                }
+                WORK_READ => {
+                    self.read_now();
+                }
+                _ => self.datagram_notification(),
+            }
         }
     }
 
@@ -598,24 +620,69 @@ impl SocketCore {
 
     /// `delete_later`'s second half: abort, emit `destroyed`, drop every
     /// connection. Bytes still queued go on being sent (`linger.rs`).
+    ///
+    /// A slot that panics on the way (in `disconnected`, `destroyed`...)
+    /// does not leave the socket half destroyed: the rest of the deletion
+    /// runs from the loop's next pass.
     pub(crate) fn delete_now(&self) {
-        if self.life.begin_delete() {
-            self.linger_unsent();
-            self.abort();
-            self.life.finish();
-            self.sig.disconnect_all();
-            let (parent, key) = {
-                let mut d = self.d.borrow_mut();
-                (d.parent.take(), d.parent_key)
-            };
-            if let Some(parent) = parent.and_then(|p| p.upgrade()) {
-                parent.child_deleted(key as usize);
+        if !self.life.begin_delete() {
+            return;
+        }
+        /// How far the deletion got; finishes it later if a slot panics.
+        struct Unfinished<'a>(&'a SocketCore, Cell<DeleteStep>);
+        impl Drop for Unfinished<'_> {
+            fn drop(&mut self) {
+                let step = self.1.get();
+                if step == DeleteStep::Done {
+                    return;
+                }
+                if let Some(core) = self.0.this.upgrade() {
+                    EventDispatcher::post(move || core.finish_delete(step));
+                }
             }
+        }
+        let progress = Unfinished(self, Cell::new(DeleteStep::Abort));
+        self.linger_unsent();
+        self.abort();
+        progress.1.set(DeleteStep::Announce);
+        self.life.finish();
+        progress.1.set(DeleteStep::Release);
+        self.release_ties();
+        progress.1.set(DeleteStep::Done);
+    }
+
+    /// The rest of a deletion a panicking slot interrupted, from `step` on.
+    fn finish_delete(&self, step: DeleteStep) {
+        match step {
+            DeleteStep::Abort => {
+                self.abort();
+                self.life.finish();
+            }
+            // `destroyed` was emitted (or its slot panicked): not again.
+            DeleteStep::Announce => {
+                self.life.destroyed().disconnect_all();
+            }
+            DeleteStep::Release | DeleteStep::Done => {}
+        }
+        if step != DeleteStep::Done {
+            self.release_ties();
+        }
+    }
+
+    /// Drops every connection and leaves the parent server.
+    fn release_ties(&self) {
+        self.sig.disconnect_all();
+        let (parent, key) = {
+            let mut d = self.d.borrow_mut();
+            (d.parent.take(), d.parent_key)
+        };
+        if let Some(parent) = parent.and_then(|p| p.upgrade()) {
+            parent.child_deleted(key as usize);
         }
     }
 }
 
-/// Application handles ([`Handle`](sigloop_core::Handle)s, counted in
+/// Application handles (`Handle`s, counted in
 /// `life`) make the socket's public types; the last one going destroys
 /// the socket as Qt's destructor does (abort with its signals,
 /// `destroyed`, every connection dropped). The loop and internal callbacks

@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
 
+use sigloop_core::__private::{fill_hint, set_fill_hint};
 use sigloop_core::ByteQueue;
 
 /// Stands in for a queue that was never used or was released.
@@ -49,7 +50,7 @@ impl LazyQueue {
             return None;
         }
         let queue = self.0.take()?;
-        let hint = queue.fill_hint();
+        let hint = fill_hint(&queue);
         // While the thread's locals are torn down the box is just freed.
         let _ = SPARE.try_with(|spare| {
             let mut spare = spare.borrow_mut();
@@ -70,7 +71,7 @@ impl LazyQueue {
                 .flatten();
             let mut queue = spare.unwrap_or_default();
             // A reused queue forgets what it learned for its last owner.
-            queue.set_fill_hint(hint);
+            set_fill_hint(&mut queue, hint);
             queue
         })
     }
@@ -137,12 +138,12 @@ mod tests {
 
         // The learned reservation goes to the owner and comes back.
         let mut queue = LazyQueue::default();
-        queue.set_fill_hint(64 * 1024);
+        set_fill_hint(&mut queue, 64 * 1024);
         let hint = queue.release_if_empty();
         assert_eq!(hint, Some(64 * 1024));
         assert!(queue.0.is_none());
-        assert_eq!(queue.fill_hint(), 4096, "the stand-in reads as new");
-        assert_eq!(queue.with_hint(64 * 1024).fill_hint(), 64 * 1024);
+        assert_eq!(fill_hint(&queue), 4096, "the stand-in reads as new");
+        assert_eq!(fill_hint(queue.with_hint(64 * 1024)), 64 * 1024);
         assert_eq!(
             std::mem::size_of::<LazyQueue>(),
             8,
@@ -162,13 +163,13 @@ mod tests {
         queue.append(b"abc");
         let first: *const ByteQueue = &*queue;
         queue.skip(3);
-        queue.set_fill_hint(32 * 1024);
+        set_fill_hint(&mut queue, 32 * 1024);
         assert_eq!(queue.release_if_empty(), Some(32 * 1024));
         // The next queue this thread needs is the same box, reset.
         let mut other = LazyQueue::default();
         let reused: *const ByteQueue = other.with_hint(0);
         assert_eq!(reused, first);
-        assert_eq!(other.fill_hint(), 4096);
+        assert_eq!(fill_hint(&other), 4096);
         assert!(other.is_empty());
     }
 }

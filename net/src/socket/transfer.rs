@@ -86,6 +86,13 @@ impl SocketCore {
         let (total, end) = self.read_pass(short);
         let readable = self.d.borrow().open_mode.contains(OpenMode::READ_ONLY);
         if total > 0 && readable {
+            // The end of the stream came with these bytes: should a slot
+            // panic, the next batch reads again to find it, or the socket
+            // would stay connected with no event left to tell it.
+            let _unwind = ReadAgainOnUnwind {
+                core: self,
+                armed: matches!(end, ReadEnd::Eof | ReadEnd::Failed(_)),
+            };
             self.emit_ready_read();
         }
         match end {
@@ -106,6 +113,18 @@ impl SocketCore {
             }
         }
         total
+    }
+
+    /// Marks the read side ready again and schedules a read.
+    fn read_again(&self) {
+        {
+            let mut d = self.d.borrow_mut();
+            if d.read_side == ReadSide::Off {
+                return;
+            }
+            d.read_side = ReadSide::Ready;
+        }
+        self.schedule(WORK_READ);
     }
 
     /// The read loop proper; holds the borrow only while no user code runs.
@@ -390,5 +409,20 @@ impl SocketCore {
     /// Qt: `QAbstractSocket::flush()`: write what the OS takes now.
     pub(crate) fn flush(&self) -> bool {
         self.flush_now() > 0
+    }
+}
+
+/// See [`SocketCore::read_with`]: reads again from the next batch if a
+/// `ready_read` slot unwinds past the end of the stream.
+struct ReadAgainOnUnwind<'a> {
+    core: &'a SocketCore,
+    armed: bool,
+}
+
+impl Drop for ReadAgainOnUnwind<'_> {
+    fn drop(&mut self) {
+        if self.armed && std::thread::panicking() {
+            self.core.read_again();
+        }
     }
 }
