@@ -2014,3 +2014,60 @@ fn sigpipe_child() {
     );
     println!("child sigpipe_child done");
 }
+
+// ----- fidelity checks against a real Qt (PySide6 6.11.3) ---------------------
+
+/// A connected client whose peer then closed: RemoteHostClosed recorded.
+fn remotely_closed_client(server: &TcpServer) -> TcpSocket {
+    let client = TcpSocket::new();
+    client.connect_to_host("127.0.0.1", server.server_port());
+    run_until("connected and accepted", || {
+        client.state() == SocketState::Connected && server.has_pending_connections()
+    });
+    let peer = server.next_pending_connection().unwrap();
+    peer.disconnect_from_host();
+    run_until("the remote close", || {
+        client.state() == SocketState::Unconnected
+    });
+    assert_eq!(client.error(), SocketError::RemoteHostClosed);
+    client
+}
+
+/// Qt's `connectToHost()` starts with no error: after a remote close or a
+/// refusal, `error()` is UnknownSocketError and `errorString()` "Unknown
+/// error" from the first state change on.
+#[test]
+fn connect_to_host_resets_the_previous_error() {
+    let server = local_server();
+    let client = remotely_closed_client(&server);
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    let _ = client.state_changed().connect_to(&client, move |c, state| {
+        s.borrow_mut().push((*state, c.error(), c.error_string()));
+    });
+    client.connect_to_host("127.0.0.1", server.server_port());
+    assert_eq!(client.error(), SocketError::Unknown);
+    assert_eq!(client.error_string(), "Unknown error");
+    assert_eq!(
+        seen.borrow()[0],
+        (
+            SocketState::HostLookup,
+            SocketError::Unknown,
+            "Unknown error".to_owned()
+        )
+    );
+    client.abort();
+
+    // After a refusal too.
+    let closed = StdListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    client.connect_to_host("127.0.0.1", dead_port);
+    run_until("the refusal", || client.state() == SocketState::Unconnected);
+    assert_eq!(client.error(), SocketError::ConnectionRefused);
+    client.connect_to_host("127.0.0.1", server.server_port());
+    assert_eq!(client.error(), SocketError::Unknown);
+    assert_eq!(client.error_string(), "Unknown error");
+    run_until("connected", || client.state() == SocketState::Connected);
+    assert_eq!(client.error(), SocketError::Unknown);
+}
