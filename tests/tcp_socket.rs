@@ -2071,3 +2071,21 @@ fn connect_to_host_resets_the_previous_error() {
     run_until("connected", || client.state() == SocketState::Connected);
     assert_eq!(client.error(), SocketError::Unknown);
 }
+
+/// A second `bind()` on a bound socket: Qt warns, emits
+/// `errorOccurred(UnknownSocketError)`, leaves error() Unknown / "Unknown
+/// error" and the socket bound; the call fails.
+#[test]
+fn bind_on_a_bound_socket_emits_unknown_error() {
+    let socket = TcpSocket::new();
+    let errs = errors(&socket);
+    let mode = BindMode::DEFAULT_FOR_PLATFORM;
+    socket.bind(&local_host(), 0, mode).unwrap();
+    let port = socket.local_port();
+    assert_eq!(socket.bind(&local_host(), 0, mode), Err(SocketError::Unknown));
+    assert_eq!(*errs.borrow(), [SocketError::Unknown]);
+    assert_eq!(socket.error(), SocketError::Unknown);
+    assert_eq!(socket.error_string(), "Unknown error");
+    assert_eq!(socket.state(), SocketState::Bound);
+    assert_eq!(socket.local_port(), port);
+}

@@ -367,10 +367,10 @@ impl TcpSocket {
     ///
     /// # Errors
     ///
-    /// The socket is not `Unconnected` ([`SocketError::Operation`], with
-    /// Qt's warning), or the OS refused (`AddressInUse`,
-    /// `SocketAddressNotAvailable`, `SocketAccess`, …); `error_occurred` is
-    /// emitted as in Qt.
+    /// The socket is not `Unconnected` ([`SocketError::Unknown`], with
+    /// Qt's warning; `error()` becomes `Unknown`), or the OS refused
+    /// (`AddressInUse`, `SocketAddressNotAvailable`, `SocketAccess`, …);
+    /// `error_occurred` is emitted in both cases, as in Qt.
     ///
     /// # Examples
     ///
@@ -388,8 +388,7 @@ impl TcpSocket {
         mode: BindMode,
     ) -> Result<(), SocketError> {
         if self.state() != SocketState::Unconnected {
-            log::warn!("TcpSocket::bind() was not called in UnconnectedState");
-            return Err(SocketError::Operation);
+            return Err(self.core.refuse_bind());
         }
         let target = address
             .to_socket_addr(port)

@@ -531,6 +531,15 @@ impl SocketCore {
         self.sig.error_occurred.emit(&error);
     }
 
+    /// `bind` on a socket that is not `Unconnected`: Qt's engine warns and
+    /// the socket emits `errorOccurred(UnknownSocketError)`, the engine's
+    /// unset error; the call fails with that code.
+    pub(crate) fn refuse_bind(&self) -> SocketError {
+        log::warn!("bind() was not called in UnconnectedState");
+        self.raise(SocketError::Unknown, super::text::UNKNOWN);
+        SocketError::Unknown
+    }
+
     /// Registers `stream` with the loop for reads and writes, once: edge
     /// triggered, never re-registered, readiness tracked in `Data`.
     pub(crate) fn register(&self, stream: &mut Transport) -> std::io::Result<IoRegistration> {
