@@ -159,7 +159,8 @@ impl TcpServer {
                 address: HostAddress::default(),
                 port: 0,
                 error: SocketError::Unknown,
-                error_string: std::borrow::Cow::Borrowed(text::UNKNOWN),
+                // Qt's server starts with an empty text, not "Unknown error".
+                error_string: std::borrow::Cow::Borrowed(""),
             }),
             new_connection: Signal::new(),
             pending_connection_available: Signal::new(),
@@ -515,12 +516,13 @@ impl TcpServer {
         self.core.d.borrow().error
     }
 
-    /// Qt's text for the last error. Qt: `QTcpServer::errorString()`.
+    /// Qt's text for the last error; empty until an error happens.
+    /// Qt: `QTcpServer::errorString()`.
     ///
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(sigloop_net::TcpServer::new().error_string(), "Unknown error");
+    /// assert_eq!(sigloop_net::TcpServer::new().error_string(), "");
     /// ```
     pub fn error_string(&self) -> String {
         self.core.d.borrow().error_string.to_string()
