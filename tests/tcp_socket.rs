@@ -1276,7 +1276,9 @@ fn connect_disconnect_connect_disconnect() {
             assert!(socket.local_address().is_null());
             assert_eq!(socket.peer_port(), 0);
             assert!(socket.peer_address().is_null());
-            assert_eq!(socket.peer_name(), "");
+            // Qt 6.11 keeps the peer name of the last connect.
+            let expected_name = if close || round > 0 { "127.0.0.1" } else { "" };
+            assert_eq!(socket.peer_name(), expected_name);
 
             socket.connect_to_host("127.0.0.1", server.server_port());
             assert_eq!(socket.open_mode(), OpenMode::READ_WRITE);
@@ -2088,4 +2090,54 @@ fn bind_on_a_bound_socket_emits_unknown_error() {
     assert_eq!(socket.error_string(), "Unknown error");
     assert_eq!(socket.state(), SocketState::Bound);
     assert_eq!(socket.local_port(), port);
+}
+
+/// Qt 6.11 keeps `peerName()` after `disconnectFromHost()`, a remote close,
+/// `abort()`, `close()` and a refused connect; the next `connectToHost`
+/// replaces it. Address and port are cleared as before.
+#[test]
+fn peer_name_survives_every_close_path() {
+    let server = local_server();
+    let port = server.server_port();
+    // A remote close.
+    let remote = remotely_closed_client(&server);
+    assert_eq!(remote.peer_name(), "127.0.0.1");
+
+    let _accept = server.new_connection().connect_to(&server, |server, _| {
+        while let Some(peer) = server.next_pending_connection() {
+            let _ = peer
+                .disconnected()
+                .connect_to(&peer, |p, _| p.delete_later());
+        }
+    });
+    let socket = TcpSocket::new();
+    let connect = |host: &str| {
+        socket.connect_to_host(host, port);
+        assert_eq!(socket.peer_name(), host);
+        run_until("connected", || socket.state() == SocketState::Connected);
+    };
+    let closed_by = |how: &str| {
+        run_until("unconnected", || socket.state() == SocketState::Unconnected);
+        assert_eq!(socket.peer_name(), "localhost", "after {how}");
+        assert!(socket.peer_address().is_null(), "after {how}");
+        assert_eq!(socket.peer_port(), 0, "after {how}");
+    };
+    connect("localhost");
+    socket.disconnect_from_host();
+    closed_by("disconnect_from_host");
+    connect("localhost");
+    socket.abort();
+    closed_by("abort");
+    connect("localhost");
+    socket.close();
+    closed_by("close");
+
+    // A refused connect keeps the name it tried.
+    let closed = StdListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    socket.connect_to_host("127.0.0.1", dead_port);
+    run_until("the refusal", || socket.state() == SocketState::Unconnected);
+    assert_eq!(socket.error(), SocketError::ConnectionRefused);
+    assert_eq!(socket.peer_name(), "127.0.0.1");
 }

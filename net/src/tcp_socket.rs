@@ -597,7 +597,8 @@ impl TcpSocket {
         self.core.d.borrow().peer.port()
     }
 
-    /// The host name given to `connect_to_host`, until disconnected.
+    /// The host name given to the last `connect_to_host`; it stays after
+    /// the socket closes or fails to connect, as in Qt 6.11.
     /// Qt: `QAbstractSocket::peerName()`.
     ///
     /// # Examples
@@ -607,6 +608,7 @@ impl TcpSocket {
     /// socket.connect_to_host("localhost", 9);
     /// assert_eq!(socket.peer_name(), "localhost");
     /// socket.abort();
+    /// assert_eq!(socket.peer_name(), "localhost");
     /// ```
     pub fn peer_name(&self) -> String {
         self.core.d.borrow().peer_name().to_owned()

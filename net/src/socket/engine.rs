@@ -381,13 +381,13 @@ impl Data {
         }
     }
 
-    /// Forgets both endpoints and the peer name (Qt clears them once the
-    /// socket is unconnected).
+    /// Forgets both endpoints once the socket is unconnected, as Qt does.
+    /// The peer name stays: Qt 6.11 keeps it after every close path and a
+    /// failed connect, until the next `connect_to_host` replaces it.
     pub(crate) fn clear_endpoints(&mut self) {
         self.peer = PackedEndpoint::default();
         self.local = PackedEndpoint::default();
         if let Some(rare) = self.rare_if_any() {
-            rare.peer_name.clear();
             rare.peer_scope.clear();
             rare.local_scope.clear();
         }
