@@ -129,7 +129,7 @@ fn exec_while_a_loop_runs_returns_minus_one() {
 }
 
 #[test]
-fn dispatcher_exit_in_nested_loop_exits_all_and_blocks_new_loops_until_next_exec() {
+fn dispatcher_exit_in_nested_loop_exits_all_and_blocks_new_loops_until_exec_returns() {
     let _watchdog = watchdog();
     let nested_code = Rc::new(Cell::new(None));
     let later_code = Rc::new(Cell::new(None));
@@ -145,7 +145,15 @@ fn dispatcher_exit_in_nested_loop_exits_all_and_blocks_new_loops_until_next_exec
     assert_eq!(nested_code.get(), Some(6), "the nested loop got the code");
     assert_eq!(later_code.get(), Some(-1));
 
-    // Still refused after exec returned...
+    // Qt clears its quit flag when exec returns: a new loop runs normally.
+    let fresh = EventLoop::new();
+    let f = fresh.clone();
+    EventDispatcher::post(move || f.exit(4));
+    assert_eq!(fresh.exec(), 4);
+
+    // An exit with no exec running sets the flag (Qt: QEventLoop::exec
+    // returns -1)...
+    EventDispatcher::exit(1);
     assert_eq!(EventLoop::new().exec(), -1);
 
     // ...until the next EventDispatcher::exec resets it.

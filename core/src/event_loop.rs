@@ -63,13 +63,17 @@ impl EventDispatcher {
         });
         let code = inner.run_frame(&frame, ProcessEventsFlags::ALL_EVENTS);
         inner.app_running.set(false);
+        // Qt clears its quit flag when exec returns, so a loop started
+        // afterwards runs normally.
+        inner.quit_now.set(false);
         code
     }
 
     /// Makes every loop running on this thread — the outermost and any
     /// nested [`EventLoop`] — return; the outermost returns `code`. Nested
-    /// loops started after this return -1 at once until the next
-    /// [`exec`](Self::exec).
+    /// loops started after this return -1 at once until
+    /// [`exec`](Self::exec) returns (or, if none was running, until the
+    /// next `exec` starts).
     ///
     /// Qt: `QCoreApplication::exit(code)`.
     ///
@@ -348,8 +352,9 @@ impl EventLoop {
     }
 
     /// Runs until [`exit`](Self::exit)/[`quit`](Self::quit); returns the
-    /// exit code. Returns -1 at once if this loop already runs, or if the
-    /// thread's loop was told to exit and has not been `exec`ed since.
+    /// exit code. Returns -1 at once if this loop already runs, or if
+    /// [`EventDispatcher::exit`] was called and the thread's `exec` has not
+    /// returned (or started, if none ran) since.
     ///
     /// Qt: `QEventLoop::exec()`.
     ///
