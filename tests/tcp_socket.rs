@@ -2141,3 +2141,85 @@ fn peer_name_survives_every_close_path() {
     assert_eq!(socket.error(), SocketError::ConnectionRefused);
     assert_eq!(socket.peer_name(), "127.0.0.1");
 }
+
+/// `OpenMode::TEXT` on a socket, byte for byte as PySide6 6.11.3 gave it
+/// for a socket opened ReadWrite|Text: `read`, `read_all`, `peek` and
+/// `get_char` drop every '\r'; `read_line` turns only a final "\r\n" into
+/// "\n"; `bytes_available` and `can_read_line` count the raw bytes; writes
+/// are unchanged.
+#[test]
+fn text_mode_drops_carriage_returns_on_read() {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let socket = TcpSocket::new();
+    socket.connect_to_host_with(
+        "127.0.0.1",
+        port,
+        OpenMode::READ_WRITE | OpenMode::TEXT,
+        NetworkLayerProtocol::AnyIP,
+    );
+    let (mut peer, _) = listener.accept().unwrap();
+    peer.set_read_timeout(Some(DEADLINE)).unwrap();
+    assert!(socket.wait_for_connected(WAIT));
+    assert_eq!(socket.open_mode(), OpenMode::READ_WRITE | OpenMode::TEXT);
+    let mut feed = |bytes: &[u8]| {
+        let want = socket.bytes_available() + bytes.len();
+        peer.write_all(bytes).unwrap();
+        run_until("the bytes", || socket.bytes_available() >= want);
+    };
+
+    feed(b"ab\r\ncd\rxy\r\n\r\nz\r");
+    assert_eq!(socket.bytes_available(), 15);
+    assert_eq!(socket.peek(100).unwrap(), b"ab\ncdxy\n\nz");
+    assert_eq!(socket.read_line(0).unwrap(), b"ab\n");
+    assert_eq!(socket.bytes_available(), 11);
+    assert_eq!(socket.read(3).unwrap(), b"cdx");
+    assert_eq!(socket.read_all().unwrap(), b"y\n\nz");
+
+    feed(b"a\rb\r\nnext\n");
+    assert_eq!(socket.read_line(0).unwrap(), b"a\rb\n");
+    assert_eq!(socket.bytes_available(), 5);
+    assert!(socket.can_read_line());
+    assert_eq!(socket.read_all().unwrap(), b"next\n");
+
+    feed(b"\r\r\n");
+    assert_eq!(socket.read_line(0).unwrap(), b"\r\n");
+
+    // The limit counts raw bytes: a "\r\n" cut in two is not converted.
+    feed(b"abcdef\r\nz");
+    assert_eq!(socket.read_line(4).unwrap(), b"abc");
+    assert_eq!(socket.read_line(5).unwrap(), b"def\r");
+    assert_eq!(socket.bytes_available(), 2);
+    assert_eq!(socket.read_all().unwrap(), b"\nz");
+
+    // read(n) reads on past the '\r's until n bytes come out.
+    feed(b"\r\r\r\rAB");
+    assert_eq!(socket.read(1).unwrap(), b"A");
+    assert_eq!(socket.bytes_available(), 1);
+    assert_eq!(socket.read_all().unwrap(), b"B");
+    feed(b"\r\r\r\r");
+    assert_eq!(socket.read(1).unwrap(), b"");
+    assert_eq!(socket.bytes_available(), 0);
+
+    feed(b"QQ\r\n");
+    assert_eq!(socket.peek(2).unwrap(), b"QQ");
+    assert_eq!(socket.peek(3).unwrap(), b"QQ\n");
+    assert_eq!(socket.bytes_available(), 4);
+    socket.read_all().unwrap();
+
+    feed(b"\r\n\r\n");
+    assert_eq!(socket.get_char(), Some(b'\n'));
+    assert_eq!(socket.bytes_available(), 2);
+    socket.read_all().unwrap();
+
+    feed(b"\r\nabc");
+    assert_eq!(socket.skip(2).unwrap(), 2);
+    assert_eq!(socket.read_all().unwrap(), b"bc");
+
+    // Writes go out as written.
+    socket.write(b"w\r\n").unwrap();
+    assert!(socket.wait_for_bytes_written(WAIT));
+    let mut got = [0; 3];
+    peer.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"w\r\n");
+}

@@ -51,6 +51,7 @@ mod io;
 mod io_device;
 mod notifier;
 mod object;
+mod text_mode;
 mod thread;
 mod timer;
 mod timer_heap;

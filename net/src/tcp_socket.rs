@@ -1144,11 +1144,11 @@ impl sigloop_core::IoDevice for TcpSocket {
         Ok(n)
     }
 
-    /// As the trait's `read` (same bytes, same resume rule), but a buffer
-    /// chunk that holds exactly the bytes asked for is handed over instead
-    /// of being copied into a zeroed vector: `read_all` after each
+    /// As the trait's `read_raw` (same bytes, same resume rule), but a
+    /// buffer chunk that holds exactly the bytes asked for is handed over
+    /// instead of being copied into a zeroed vector: `read_all` after each
     /// `ready_read` usually takes one whole chunk.
-    fn read(&self, max: usize) -> Result<Vec<u8>, DeviceError> {
+    fn read_raw(&self, max: usize) -> Result<Vec<u8>, DeviceError> {
         let (out, buffered) = {
             let mut d = self.core.d.borrow_mut();
             check_readable(d.open_mode)?;
