@@ -2084,7 +2084,10 @@ fn bind_on_a_bound_socket_emits_unknown_error() {
     let mode = BindMode::DEFAULT_FOR_PLATFORM;
     socket.bind(&local_host(), 0, mode).unwrap();
     let port = socket.local_port();
-    assert_eq!(socket.bind(&local_host(), 0, mode), Err(SocketError::Unknown));
+    assert_eq!(
+        socket.bind(&local_host(), 0, mode),
+        Err(SocketError::Unknown)
+    );
     assert_eq!(*errs.borrow(), [SocketError::Unknown]);
     assert_eq!(socket.error(), SocketError::Unknown);
     assert_eq!(socket.error_string(), "Unknown error");
