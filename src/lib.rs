@@ -36,8 +36,8 @@ pub use sigloop_core::{
     WeakSocketNotifier, WeakTimer,
 };
 pub use sigloop_core::{
-    ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, FloatingPointPrecision, ReadFrom,
-    WriteTo,
+    ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, Date, DateTime,
+    FloatingPointPrecision, ReadFrom, Time, TimeSpec, Uuid, Variant, WriteTo,
 };
 pub use sigloop_net::{
     AddressParseError, BindMode, ConversionMode, HostAddress, HostInfo, HostInfoError,

@@ -2,12 +2,14 @@
 //! signal traces in the Qt oracle's format ([`recorder`]), the oracle's TCP
 //! scenarios re-enacted with our sockets ([`scenarios`]), and child
 //! processes for scenarios that need a descriptor limit or a private
-//! network namespace ([`isolate`]).
+//! network namespace ([`isolate`]), and real-Qt peers in Python
+//! ([`python_peer`]).
 
 // Each test binary uses only part of these helpers.
 #![allow(dead_code)]
 
 pub mod isolate;
+pub mod python_peer;
 pub mod recorder;
 pub mod scenarios;
 pub mod waits;
