@@ -2226,3 +2226,31 @@ fn text_mode_drops_carriage_returns_on_read() {
     peer.read_exact(&mut got).unwrap();
     assert_eq!(&got, b"w\r\n");
 }
+
+/// Qt's `disconnect(socket, nullptr, receiver, nullptr)`: every signal of
+/// the socket (made on first use or not, `destroyed` too) lets go of that
+/// receiver; other receivers keep theirs.
+#[test]
+fn disconnect_receiver_covers_every_signal_of_the_socket() {
+    let socket = TcpSocket::new();
+    let (a, b) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    let bump = |who: &Rc<Cell<u32>>, _: &SocketState| who.set(who.get() + 1);
+    let _a1 = socket.state_changed().connect_to(&a, bump);
+    let _a2 = socket
+        .host_found()
+        .connect_to(&a, |a, _| a.set(a.get() + 100));
+    let _a3 = socket
+        .destroyed()
+        .connect_to(&a, |a, _| a.set(a.get() + 1000));
+    let _a4 = socket
+        .error_occurred()
+        .connect_to(&a, |a, _| a.set(a.get() + 10_000));
+    let _b1 = socket.state_changed().connect_to(&b, bump);
+    assert_eq!(socket.disconnect_receiver(&a), 4);
+    socket.connect_to_host("127.0.0.1", 9);
+    socket.abort();
+    socket.delete_later();
+    EventDispatcher::send_posted_deletes();
+    assert_eq!(a.get(), 0);
+    assert!(b.get() >= 2, "b still hears state changes");
+}

@@ -187,6 +187,25 @@ impl Timer {
         self.inner.life.destroyed()
     }
 
+    /// Disconnects `timeout` and `destroyed` from `receiver`; returns how
+    /// many connections that broke.
+    /// Qt: `QObject::disconnect(timer, nullptr, receiver, nullptr)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let timer = sigloop_core::Timer::new();
+    /// let owner = Rc::new(());
+    /// let _c = timer.timeout().connect_to(&owner, |_, _| {});
+    /// assert_eq!(timer.disconnect_receiver(&owner), 1);
+    /// assert!(!timer.timeout().is_connected());
+    /// ```
+    pub fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        self.inner.timeout.disconnect_receiver(receiver)
+            + self.inner.life.destroyed().disconnect_receiver(receiver)
+    }
+
     /// Starts (or restarts) with the current interval.
     /// Qt: `QTimer::start()`.
     ///

@@ -240,6 +240,29 @@ impl TcpServer {
         self.core.life.destroyed()
     }
 
+    /// Disconnects every signal of this server from `receiver`; returns how
+    /// many connections that broke.
+    /// Qt: `QObject::disconnect(server, nullptr, receiver, nullptr)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let server = sigloop_net::TcpServer::new();
+    /// let owner = Rc::new(());
+    /// let _c = server.new_connection().connect_to(&owner, |_, _| {});
+    /// assert_eq!(server.disconnect_receiver(&owner), 1);
+    /// ```
+    pub fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        let core = &self.core;
+        core.new_connection.disconnect_receiver(receiver)
+            + core
+                .pending_connection_available
+                .disconnect_receiver(receiver)
+            + core.accept_error.disconnect_receiver(receiver)
+            + core.life.destroyed().disconnect_receiver(receiver)
+    }
+
     /// Listens on `address` and `port` (0 picks a free port).
     /// [`SpecialAddress::Any`] is dual-stack (IPv6 and IPv4). Address reuse
     /// (`SO_REUSEADDR`) is set first, as Qt does on Unix, so a port in

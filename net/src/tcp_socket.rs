@@ -956,6 +956,24 @@ impl TcpSocket {
         self.core.signals_blocked()
     }
 
+    /// Disconnects every signal of this socket from `receiver` (the
+    /// connections made with `connect_to` and that receiver); returns how
+    /// many. Qt: `QObject::disconnect(socket, nullptr, receiver, nullptr)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// let owner = Rc::new(());
+    /// let _c = socket.connected().connect_to(&owner, |_, _| {});
+    /// let _d = socket.disconnected().connect_to(&owner, |_, _| {});
+    /// assert_eq!(socket.disconnect_receiver(&owner), 2);
+    /// ```
+    pub fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        self.core.disconnect_receiver(receiver)
+    }
+
     /// Aborts, emits `destroyed` and drops all connections once control
     /// returns to the loop level this is called from. The usual reply to
     /// `disconnected`. Qt: `QObject::deleteLater()`.

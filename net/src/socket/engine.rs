@@ -15,7 +15,7 @@ use std::time::Duration;
 use sigloop_core::{
     EventDispatcher, IoHandler, IoRegistration, Lifecycle, OpenMode, Readiness, Timer,
 };
-use sigloop_signals::Signal;
+use sigloop_signals::{Receiver, Signal};
 
 use super::lazy_queue::LazyQueue;
 use super::transport::Transport;
@@ -124,6 +124,21 @@ impl SocketSignals {
         self.error_occurred.block_signals(block);
         self.bytes_written.block_signals(block);
         was
+    }
+
+    /// Breaks every connection of these signals to `receiver`.
+    fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        let rare = self.rare.get().map(|r| r.each()).into_iter().flatten();
+        let units: usize = self
+            .common()
+            .into_iter()
+            .chain(rare)
+            .map(|signal| signal.disconnect_receiver(receiver))
+            .sum();
+        units
+            + self.state_changed.disconnect_receiver(receiver)
+            + self.error_occurred.disconnect_receiver(receiver)
+            + self.bytes_written.disconnect_receiver(receiver)
     }
 
     fn disconnect_all(&self) {
@@ -609,6 +624,12 @@ impl SocketCore {
 
     pub(crate) fn block_signals(&self, block: bool) -> bool {
         self.sig.block(block)
+    }
+
+    /// Qt's `disconnect(socket, nullptr, receiver, nullptr)`: every signal,
+    /// `destroyed` too.
+    pub(crate) fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        self.sig.disconnect_receiver(receiver) + self.life.destroyed().disconnect_receiver(receiver)
     }
 
     pub(crate) fn signals_blocked(&self) -> bool {
