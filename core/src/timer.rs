@@ -106,6 +106,8 @@ struct TimerInner {
     armed: Cell<Option<(TimerKey, Instant)>>,
     /// Bumped on every arm and stop, so a stale heap entry never fires.
     generation: Cell<u64>,
+    /// Qt's timer id, given on the first start (0: never started).
+    id: Cell<i32>,
     timeout: Signal<()>,
     life: Lifecycle,
     /// Application handles ([`Timer`] values) alive. The loop and internal
@@ -135,6 +137,7 @@ impl Timer {
                 kind: Cell::new(TimerType::Coarse),
                 armed: Cell::new(None),
                 generation: Cell::new(0),
+                id: Cell::new(0),
                 timeout: Signal::new(),
                 life: Lifecycle::new(),
                 handles: Cell::new(1),
@@ -260,6 +263,27 @@ impl Timer {
     /// ```
     pub fn is_active(&self) -> bool {
         self.inner.armed.get().is_some()
+    }
+
+    /// The timer's id while it runs; `None` when it does not. Each timer
+    /// gets its own id, positive, on its first start and keeps it: no two
+    /// timers of a thread share one until 2^31 - 1 timers were started
+    /// there. Qt: `QTimer::timerId()` (-1 is `None`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = (sigloop_core::Timer::new(), sigloop_core::Timer::new());
+    /// assert_eq!(a.timer_id(), None);
+    /// a.start();
+    /// b.start();
+    /// assert!(a.timer_id().is_some_and(|id| id > 0));
+    /// assert_ne!(a.timer_id(), b.timer_id());
+    /// a.stop();
+    /// assert_eq!(a.timer_id(), None);
+    /// ```
+    pub fn timer_id(&self) -> Option<i32> {
+        self.inner.armed.get().map(|_| self.inner.id.get())
     }
 
     /// The interval. Qt: `QTimer::interval()`.
@@ -554,6 +578,9 @@ impl TimerInner {
                 .insert(deadline, TimerAction::Object(this, generation))
         });
         self.armed.set(Some((key, deadline)));
+        if self.id.get() == 0 {
+            self.id.set(next_timer_id());
+        }
     }
 
     fn disarm(&self) {
@@ -584,6 +611,20 @@ impl Drop for TimerInner {
     fn drop(&mut self) {
         self.disarm();
     }
+}
+
+thread_local! {
+    /// The last timer id given on this thread.
+    static LAST_TIMER_ID: Cell<i32> = const { Cell::new(0) };
+}
+
+/// A new positive timer id for this thread (wrapping after `i32::MAX`).
+fn next_timer_id() -> i32 {
+    LAST_TIMER_ID.with(|last| {
+        let id = last.get().checked_add(1).unwrap_or(1);
+        last.set(id);
+        id
+    })
 }
 
 /// The monotonic origin that coarse deadlines are aligned to.
