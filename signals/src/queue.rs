@@ -46,6 +46,15 @@ pub type SendCall = Box<dyn FnOnce() + Send>;
 pub trait LocalQueue {
     /// Appends `call` to the queue; it runs on a later pass of the loop.
     fn post(&self, call: LocalCall);
+
+    /// Appends `call` on behalf of the receiver with identity `receiver`
+    /// (see [`Receiver::identity`](crate::Receiver::identity)), so that
+    /// the loop can remove or run one receiver's calls (Qt's posted
+    /// events have a receiver). The default ignores the receiver.
+    fn post_for(&self, receiver: usize, call: LocalCall) {
+        let _ = receiver;
+        self.post(call);
+    }
 }
 
 /// An event loop's queue that any thread may post to.
@@ -112,8 +121,8 @@ impl fmt::Display for QueueClosed {
 impl std::error::Error for QueueClosed {}
 
 enum Slot {
-    /// No loop yet: calls wait here.
-    Holding(Vec<LocalCall>),
+    /// No loop yet: calls wait here, with their receiver if any.
+    Holding(Vec<(Option<usize>, LocalCall)>),
     Installed(Rc<dyn LocalQueue>),
 }
 
@@ -137,8 +146,11 @@ pub fn install_local_queue(queue: Rc<dyn LocalQueue>) {
         }
     });
     // Hand over with no borrow held: the queue is user-visible code.
-    for call in held {
-        queue.post(call);
+    for (receiver, call) in held {
+        match receiver {
+            Some(receiver) => queue.post_for(receiver, call),
+            None => queue.post(call),
+        }
     }
 }
 
@@ -165,19 +177,36 @@ pub fn uninstall_local_queue() {
 /// sigloop_signals::queue::post_local(Box::new(|| println!("later")));
 /// ```
 pub fn post_local(call: LocalCall) {
+    post(None, call);
+}
+
+/// [`post_local`] on behalf of the receiver with identity `receiver`: the
+/// loop can then remove or run that receiver's calls.
+///
+/// # Examples
+///
+/// ```
+/// sigloop_signals::queue::post_local_for(7, Box::new(|| println!("later")));
+/// ```
+pub fn post_local_for(receiver: usize, call: LocalCall) {
+    post(Some(receiver), call);
+}
+
+fn post(receiver: Option<usize>, call: LocalCall) {
     let installed = LOCAL.try_with(|local| {
         let mut local = local.borrow_mut();
         match &mut *local {
             Slot::Holding(held) => {
-                held.push(call);
+                held.push((receiver, call));
                 None
             }
             Slot::Installed(queue) => Some((queue.clone(), call)),
         }
     });
-    match installed {
-        Ok(Some((queue, call))) => queue.post(call),
-        Ok(None) => {}
-        Err(_) => log::warn!("queued slot call dropped: the thread is exiting"),
+    match (installed, receiver) {
+        (Ok(Some((queue, call))), Some(receiver)) => queue.post_for(receiver, call),
+        (Ok(Some((queue, call))), None) => queue.post(call),
+        (Ok(None), _) => {}
+        (Err(_), _) => log::warn!("queued slot call dropped: the thread is exiting"),
     }
 }

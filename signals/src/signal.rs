@@ -249,7 +249,7 @@ impl<T: 'static> Signal<T> {
             ConnectionType::Queued => {
                 let weak = receiver.downgrade();
                 let mut slot = slot;
-                let mut inner = local_queued(move |args: &T| {
+                let mut inner = local_queued(Some(receiver.identity()), move |args: &T| {
                     if let Some(receiver) = C::upgrade(&weak) {
                         slot(&receiver, args);
                     }
@@ -540,13 +540,14 @@ where
             slot(args);
             true
         }),
-        ConnectionType::Queued => slot_fn(local_queued(slot)),
+        ConnectionType::Queued => slot_fn(local_queued(None, slot)),
         ConnectionType::BlockingQueued => return Err(ConnectError::WouldDeadlock),
     })
 }
 
-/// Returns an emission handler that posts each call to this thread's loop.
-fn local_queued<T, F>(slot: F) -> impl FnMut(&T) -> bool
+/// Returns an emission handler that posts each call to this thread's loop,
+/// on behalf of `receiver` (its identity) if the slot has one.
+fn local_queued<T, F>(receiver: Option<usize>, slot: F) -> impl FnMut(&T) -> bool
 where
     T: Clone + 'static,
     F: FnMut(&T) + 'static,
@@ -555,7 +556,11 @@ where
     move |args: &T| {
         let shared = Rc::clone(&shared);
         let args = args.clone();
-        queue::post_local(Box::new(move || shared.call(args)));
+        let call: queue::LocalCall = Box::new(move || shared.call(args));
+        match receiver {
+            Some(receiver) => queue::post_local_for(receiver, call),
+            None => queue::post_local(call),
+        }
         true
     }
 }
