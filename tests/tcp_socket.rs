@@ -2254,3 +2254,49 @@ fn disconnect_receiver_covers_every_signal_of_the_socket() {
     assert_eq!(a.get(), 0);
     assert!(b.get() >= 2, "b still hears state changes");
 }
+
+/// Qt's channel signals, in Qt's order (PySide6 6.11.3: bytesWritten 5,
+/// channelBytesWritten 0 5, readyRead, channelReadyRead 0), and emitted
+/// also where the plain signal is held back as recursive: a
+/// `wait_for_ready_read` inside a `ready_read` slot gets no second
+/// `ready_read`, but a second `channel_ready_read`.
+#[test]
+fn channel_signals_follow_their_plain_signals_and_may_recurse() {
+    let (socket, peer) = std_pair();
+    let peer = Rc::new(RefCell::new(peer));
+    let log: Log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    let _a = socket
+        .bytes_written()
+        .connect(move |n| l.borrow_mut().push(format!("bytesWritten {n}")));
+    let l = log.clone();
+    let _b = socket
+        .channel_bytes_written()
+        .connect(move |(c, n)| l.borrow_mut().push(format!("channelBytesWritten {c} {n}")));
+    let (l, p) = (log.clone(), peer.clone());
+    let _c = socket.ready_read().connect_to(&socket, move |s, _| {
+        l.borrow_mut().push("readyRead".into());
+        if s.bytes_available() == 1 {
+            // The peer sends more while this slot waits for it.
+            p.borrow_mut().write_all(b"y").unwrap();
+            assert!(s.wait_for_ready_read(WAIT));
+        }
+    });
+    let l = log.clone();
+    let _d = socket
+        .channel_ready_read()
+        .connect(move |c| l.borrow_mut().push(format!("channelReadyRead {c}")));
+    socket.write(b"hello").unwrap();
+    run_until("bytes written", || log.borrow().len() >= 2);
+    let mut got = [0; 5];
+    peer.borrow_mut().read_exact(&mut got).unwrap();
+    assert_eq!(*log.borrow(), ["bytesWritten 5", "channelBytesWritten 0 5"]);
+
+    log.borrow_mut().clear();
+    peer.borrow_mut().write_all(b"x").unwrap();
+    run_until("both bytes", || socket.bytes_available() >= 2);
+    assert_eq!(
+        *log.borrow(),
+        ["readyRead", "channelReadyRead 0", "channelReadyRead 0"]
+    );
+}

@@ -229,6 +229,35 @@ impl TcpSocket {
         self.core.sig.read_channel_finished()
     }
 
+    /// After each `ready_read`, with the channel (always 0: a socket has
+    /// one), also when `ready_read` itself is held back as recursive.
+    /// Made on first use: costs a socket nothing until connected.
+    /// Qt: `channelReadyRead(int)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// let _c = socket.channel_ready_read().connect(|channel| assert_eq!(*channel, 0));
+    /// ```
+    pub fn channel_ready_read(&self) -> &Signal<i32> {
+        self.core.sig.channel_ready_read()
+    }
+
+    /// After each `bytes_written`, with the channel (always 0) and the
+    /// count, also when `bytes_written` itself is held back as recursive.
+    /// Made on first use. Qt: `channelBytesWritten(int, qint64)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// let _c = socket.channel_bytes_written().connect(|(channel, n)| println!("{channel}: {n}"));
+    /// ```
+    pub fn channel_bytes_written(&self) -> &Signal<(i32, u64)> {
+        self.core.sig.channel_bytes_written()
+    }
+
     /// Emitted when deleted with [`delete_later`](Self::delete_later).
     /// Qt: `QObject::destroyed()`.
     ///

@@ -226,6 +226,21 @@ impl UdpSocket {
         self.core.sig.read_channel_finished()
     }
 
+    /// After each `ready_read`, with the channel (always 0: a socket has
+    /// one), also when `ready_read` itself is held back as recursive.
+    /// Made on first use: costs a socket nothing until connected.
+    /// Qt: `channelReadyRead(int)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::UdpSocket::new();
+    /// let _c = socket.channel_ready_read().connect(|channel| assert_eq!(*channel, 0));
+    /// ```
+    pub fn channel_ready_read(&self) -> &Signal<i32> {
+        self.core.sig.channel_ready_read()
+    }
+
     /// Emitted when deleted with [`delete_later`](Self::delete_later).
     /// Qt: `QObject::destroyed()`.
     ///

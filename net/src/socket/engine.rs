@@ -35,10 +35,10 @@ pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
 /// The signals of `QAbstractSocket` and its `QIODevice` base.
 ///
-/// Three that few applications connect (`host_found`, `about_to_close`,
-/// `read_channel_finished`) are made on first use: an idle connection
-/// then spends 56 bytes on signals, not 72. Emitting one that was never
-/// made reaches nobody, so it is skipped.
+/// Those few applications connect (`host_found`, `about_to_close`,
+/// `read_channel_finished` and the channel signals) are made on first
+/// use: an idle connection then spends 56 bytes on signals, not 96.
+/// Emitting one that was never made reaches nobody, so it is skipped.
 #[derive(Default)]
 pub(crate) struct SocketSignals {
     pub(crate) connected: Signal<()>,
@@ -56,6 +56,8 @@ struct RareSignals {
     host_found: Signal<()>,
     about_to_close: Signal<()>,
     read_channel_finished: Signal<()>,
+    channel_ready_read: Signal<i32>,
+    channel_bytes_written: Signal<(i32, u64)>,
 }
 
 impl RareSignals {
@@ -65,6 +67,33 @@ impl RareSignals {
             &self.about_to_close,
             &self.read_channel_finished,
         ]
+    }
+
+    fn block(&self, block: bool) {
+        for signal in self.each() {
+            signal.block_signals(block);
+        }
+        self.channel_ready_read.block_signals(block);
+        self.channel_bytes_written.block_signals(block);
+    }
+
+    fn disconnect_all(&self) {
+        for signal in self.each() {
+            signal.disconnect_all();
+        }
+        self.channel_ready_read.disconnect_all();
+        self.channel_bytes_written.disconnect_all();
+    }
+
+    fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        let units: usize = self
+            .each()
+            .into_iter()
+            .map(|signal| signal.disconnect_receiver(receiver))
+            .sum();
+        units
+            + self.channel_ready_read.disconnect_receiver(receiver)
+            + self.channel_bytes_written.disconnect_receiver(receiver)
     }
 }
 
@@ -79,6 +108,30 @@ impl SocketSignals {
 
     pub(crate) fn read_channel_finished(&self) -> &Signal<()> {
         &self.rare().read_channel_finished
+    }
+
+    pub(crate) fn channel_ready_read(&self) -> &Signal<i32> {
+        &self.rare().channel_ready_read
+    }
+
+    pub(crate) fn channel_bytes_written(&self) -> &Signal<(i32, u64)> {
+        &self.rare().channel_bytes_written
+    }
+
+    /// Qt's `channelReadyRead(0)`: after every `ready_read`, even one
+    /// suppressed as recursive.
+    pub(crate) fn emit_channel_ready_read(&self) {
+        if let Some(rare) = self.rare.get() {
+            rare.channel_ready_read.emit(&0);
+        }
+    }
+
+    /// Qt's `channelBytesWritten(0, n)`: after every `bytes_written` of a
+    /// stream socket, even one suppressed as recursive.
+    pub(crate) fn emit_channel_bytes_written(&self, n: u64) {
+        if let Some(rare) = self.rare.get() {
+            rare.channel_bytes_written.emit(&(0, n));
+        }
     }
 
     pub(crate) fn emit_host_found(&self) {
@@ -103,10 +156,7 @@ impl SocketSignals {
         self.rare.get_or_init(|| {
             let rare = Box::<RareSignals>::default();
             // Made while the socket's signals are blocked: blocked too.
-            let blocked = self.state_changed.signals_blocked();
-            for signal in rare.each() {
-                signal.block_signals(blocked);
-            }
+            rare.block(self.state_changed.signals_blocked());
             rare
         })
     }
@@ -117,8 +167,10 @@ impl SocketSignals {
 
     fn block(&self, block: bool) -> bool {
         let was = self.state_changed.block_signals(block);
-        let rare = self.rare.get().map(|r| r.each()).into_iter().flatten();
-        for signal in self.common().into_iter().chain(rare) {
+        if let Some(rare) = self.rare.get() {
+            rare.block(block);
+        }
+        for signal in self.common() {
             signal.block_signals(block);
         }
         self.error_occurred.block_signals(block);
@@ -128,22 +180,26 @@ impl SocketSignals {
 
     /// Breaks every connection of these signals to `receiver`.
     fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
-        let rare = self.rare.get().map(|r| r.each()).into_iter().flatten();
+        let rare = self
+            .rare
+            .get()
+            .map_or(0, |r| r.disconnect_receiver(receiver));
         let units: usize = self
             .common()
             .into_iter()
-            .chain(rare)
             .map(|signal| signal.disconnect_receiver(receiver))
             .sum();
-        units
+        rare + units
             + self.state_changed.disconnect_receiver(receiver)
             + self.error_occurred.disconnect_receiver(receiver)
             + self.bytes_written.disconnect_receiver(receiver)
     }
 
     fn disconnect_all(&self) {
-        let rare = self.rare.get().map(|r| r.each()).into_iter().flatten();
-        for signal in self.common().into_iter().chain(rare) {
+        if let Some(rare) = self.rare.get() {
+            rare.disconnect_all();
+        }
+        for signal in self.common() {
             signal.disconnect_all();
         }
         self.state_changed.disconnect_all();
@@ -716,5 +772,16 @@ mod tests {
         let stream = size_of::<Option<super::Transport>>();
         assert!(size_of::<super::SocketCore>() - stream <= 200 - 8);
         assert!(size_of::<super::Data>() - stream <= 104 - 8);
+    }
+
+    /// The signals few connect, the channel ones included, are boxed on
+    /// first use: a socket's signals stay seven words.
+    #[test]
+    fn rare_signals_cost_an_idle_socket_nothing() {
+        assert_eq!(std::mem::size_of::<super::SocketSignals>(), 56);
+        let signals = super::SocketSignals::default();
+        signals.emit_channel_ready_read();
+        signals.emit_channel_bytes_written(1);
+        assert!(signals.rare.get().is_none(), "emitting makes nothing");
     }
 }
