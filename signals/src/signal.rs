@@ -425,8 +425,10 @@ impl<T: 'static> Signal<T> {
     /// with the same identity); returns how many. Other connections stay.
     ///
     /// Called from a slot of `receiver` on this signal (or from what that
-    /// slot calls), the running slot is disconnected too, when it returns:
-    /// later emissions don't call it. It is not in the count.
+    /// slot calls), the running slot is disconnected too, when the
+    /// emission that runs it ends: later emissions don't call it (an
+    /// emission nested in that one, after the slot returned, still may).
+    /// It is not in the count.
     ///
     /// Qt: `QObject::disconnect(sender, &Sender::signal, receiver, nullptr)`;
     /// objects offer `disconnect_receiver` for all their signals (Qt's

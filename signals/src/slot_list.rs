@@ -252,8 +252,8 @@ struct Pending<T> {
     /// Connections made while an emission held the list.
     entries: Vec<Entry<T>>,
     /// Receivers whose connections were broken while some of their slots
-    /// ran (out of their entries, so not recognisable then): each such
-    /// slot is checked when its call returns.
+    /// ran (out of their entries, so not recognisable then): checked again
+    /// when the outermost emission ends.
     receivers: Vec<usize>,
 }
 
@@ -379,12 +379,11 @@ impl<T> SlotList<T> {
             slot: Some(slot),
         };
         let keep = running.call(args);
-        let receiver_gone = self.dirty.get() && self.receiver_disconnected(&running);
         // The slot goes back even if its entry died during the call: it is
         // dropped by `settle`, with no borrow of the list held.
         drop(running);
-        if (!keep || receiver_gone) && entry.live.get() {
-            // Its receiver is gone, or was disconnected while it ran.
+        if !keep && entry.live.get() {
+            // Its receiver is gone.
             self.mark_dead(entry);
         }
     }
@@ -436,8 +435,8 @@ impl<T> SlotList<T> {
     /// Breaks every connection bound to the receiver with `identity`;
     /// returns how many were broken at once. A slot of that receiver that
     /// is running (this is called from it, or from what it calls) is out
-    /// of its entry: it is recognised, and its connection broken, when its
-    /// call returns, and is not counted.
+    /// of its entry: it is recognised, and its connection broken, when the
+    /// outermost emission of this list ends, and is not counted.
     pub(crate) fn disconnect_receiver(&self, identity: usize) -> usize {
         let mut dropped: Vec<SlotFn<T>> = Vec::new();
         let mut running = false;
@@ -466,18 +465,37 @@ impl<T> SlotList<T> {
         count
     }
 
-    /// Whether the running slot's receiver was disconnected during its
-    /// call (see [`disconnect_receiver`](Self::disconnect_receiver)).
-    fn receiver_disconnected(&self, running: &Running<'_, T>) -> bool {
-        let pending = self.pending.take();
-        let gone = match (&pending, running.slot.as_ref()) {
-            (Some(pending), Some(slot)) if !pending.receivers.is_empty() => slot
-                .receiver()
-                .is_some_and(|r| pending.receivers.contains(&r)),
-            _ => false,
+    /// At the end of the outermost emission: breaks the connections of
+    /// the receivers disconnected while their slots ran (see
+    /// [`disconnect_receiver`](Self::disconnect_receiver)). Done here, not
+    /// after each call, so that an emission pays nothing for it.
+    fn disconnect_pending_receivers(&self) {
+        let receivers = match self.pending.take() {
+            Some(mut pending) => {
+                let receivers = std::mem::take(&mut pending.receivers);
+                self.pending.set(Some(pending));
+                receivers
+            }
+            None => return,
         };
-        self.pending.set(pending);
-        gone
+        if receivers.is_empty() {
+            return;
+        }
+        let mut dropped: Vec<SlotFn<T>> = Vec::new();
+        {
+            let entries = self.entries.borrow();
+            for entry in entries.as_slice().iter().filter(|e| e.live.get()) {
+                if let Some(slot) = entry.slot.take() {
+                    if slot.receiver().is_some_and(|r| receivers.contains(&r)) {
+                        self.mark_dead(entry);
+                        dropped.push(slot);
+                    } else {
+                        entry.slot.set(Some(slot));
+                    }
+                }
+            }
+        }
+        drop(dropped);
     }
 
     /// Once no emission holds the list: appends the pending connections
@@ -486,6 +504,10 @@ impl<T> SlotList<T> {
         if !self.dirty.get() {
             return;
         }
+        if self.entries.try_borrow_mut().is_err() {
+            return; // an outer emission settles when it ends
+        }
+        self.disconnect_pending_receivers();
         let removed = {
             let Ok(mut entries) = self.entries.try_borrow_mut() else {
                 return; // an outer emission settles when it ends
