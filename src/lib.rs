@@ -36,8 +36,8 @@ pub use sigloop_core::{
     SocketNotifier, Timer, TimerType, WeakSocketNotifier, WeakTimer,
 };
 pub use sigloop_core::{
-    ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, FloatingPointPrecision, ReadFrom,
-    WriteTo,
+    ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, Date, DateTime,
+    FloatingPointPrecision, ReadFrom, Time, TimeSpec, Uuid, Variant, WriteTo,
 };
 pub use sigloop_net::{
     AbstractSocket, AddressParseError, Authenticator, BindMode, ConversionMode, HostAddress,

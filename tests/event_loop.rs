@@ -16,8 +16,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use sigloop::{
-    ElapsedTimer, EventDispatcher, EventLoop, NotifierKind, ProcessEventsFlags, SocketNotifier,
-    Timer, TimerType,
+    ConnectionType, ElapsedTimer, EventDispatcher, EventLoop, NotifierKind, ProcessEventsFlags,
+    Signal, SocketNotifier, Timer, TimerType,
 };
 
 /// The exit code of a loop stopped by [`watchdog`].
@@ -129,7 +129,7 @@ fn exec_while_a_loop_runs_returns_minus_one() {
 }
 
 #[test]
-fn dispatcher_exit_in_nested_loop_exits_all_and_blocks_new_loops_until_next_exec() {
+fn dispatcher_exit_in_nested_loop_exits_all_and_blocks_new_loops_until_exec_returns() {
     let _watchdog = watchdog();
     let nested_code = Rc::new(Cell::new(None));
     let later_code = Rc::new(Cell::new(None));
@@ -145,7 +145,15 @@ fn dispatcher_exit_in_nested_loop_exits_all_and_blocks_new_loops_until_next_exec
     assert_eq!(nested_code.get(), Some(6), "the nested loop got the code");
     assert_eq!(later_code.get(), Some(-1));
 
-    // Still refused after exec returned...
+    // Qt clears its quit flag when exec returns: a new loop runs normally.
+    let fresh = EventLoop::new();
+    let f = fresh.clone();
+    EventDispatcher::post(move || f.exit(4));
+    assert_eq!(fresh.exec(), 4);
+
+    // An exit with no exec running sets the flag (Qt: QEventLoop::exec
+    // returns -1)...
+    EventDispatcher::exit(1);
     assert_eq!(EventLoop::new().exec(), -1);
 
     // ...until the next EventDispatcher::exec resets it.
@@ -724,4 +732,78 @@ fn idle_loop_uses_no_cpu() {
         cpu < Duration::from_millis(50),
         "the idle loop used {cpu:?} of CPU in {wall:?}"
     );
+}
+
+/// Qt's `removePostedEvents(receiver)`: the receiver's posted calls and
+/// queued slot calls are dropped unrun (their captures dropped with no
+/// loop borrow held: a destructor may post), others run in order.
+#[test]
+fn remove_posted_events_drops_only_that_receivers_calls() {
+    struct PostsOnDrop;
+    impl Drop for PostsOnDrop {
+        fn drop(&mut self) {
+            EventDispatcher::post(|| {});
+        }
+    }
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let a = Rc::new(1u32);
+    let b = Rc::new(2u32);
+    let signal = Signal::<u32>::new();
+    let l = log.clone();
+    let _queued = signal
+        .connect_to_with(&a, ConnectionType::Queued, move |a, n| {
+            l.borrow_mut().push(format!("slot a{a} {n}"))
+        })
+        .unwrap();
+    let l = log.clone();
+    let guard = PostsOnDrop;
+    EventDispatcher::post_to(&a, move |a| {
+        let _guard = &guard;
+        l.borrow_mut().push(format!("post a{a}"));
+    });
+    let l = log.clone();
+    EventDispatcher::post_to(&b, move |b| l.borrow_mut().push(format!("post b{b}")));
+    signal.emit(&5);
+    let l = log.clone();
+    EventDispatcher::post(move || l.borrow_mut().push("plain".to_string()));
+    assert_eq!(EventDispatcher::remove_posted_events(&a), 2);
+    EventDispatcher::process_events(ProcessEventsFlags::ALL_EVENTS);
+    assert_eq!(*log.borrow(), ["post b2", "plain"]);
+    // The connection itself stays: a later emission is delivered.
+    signal.emit(&6);
+    EventDispatcher::process_events(ProcessEventsFlags::ALL_EVENTS);
+    assert_eq!(log.borrow().last().unwrap(), "slot a1 6");
+}
+
+/// Qt's `sendPostedEvents()`: the calls posted so far run now, in order,
+/// including calls from other threads; what they post waits. With a
+/// receiver, only its calls run and the others keep their place.
+#[test]
+fn send_posted_events_runs_what_was_posted_before_it() {
+    let log = Rc::new(RefCell::new(Vec::<String>::new()));
+    let a = Rc::new(());
+    let push = |log: &Rc<RefCell<Vec<String>>>, what: &'static str| {
+        let log = log.clone();
+        move || log.borrow_mut().push(what.to_string())
+    };
+    EventDispatcher::post(push(&log, "first"));
+    let (inner, later) = (push(&log, "posted by second"), log.clone());
+    EventDispatcher::post(move || {
+        later.borrow_mut().push("second".into());
+        EventDispatcher::post(inner);
+    });
+    let handle = EventDispatcher::handle();
+    let from_thread = std::thread::spawn(move || handle.post(|| {}).is_ok());
+    assert!(from_thread.join().unwrap());
+    EventDispatcher::send_posted_events();
+    assert_eq!(*log.borrow(), ["first", "second"]);
+
+    log.borrow_mut().clear();
+    EventDispatcher::post(push(&log, "plain"));
+    let mine = push(&log, "for a");
+    EventDispatcher::post_to(&a, move |_| mine());
+    EventDispatcher::send_posted_events_to(&a);
+    assert_eq!(*log.borrow(), ["for a"]);
+    EventDispatcher::process_events(ProcessEventsFlags::ALL_EVENTS);
+    assert_eq!(*log.borrow(), ["for a", "posted by second", "plain"]);
 }

@@ -20,22 +20,13 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+
+use support::python_peer::{self, PINNED_PYSIDE};
 
 use sigloop::{
     Buffer, ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, FloatingPointPrecision,
     OpenMode,
 };
-
-/// The PySide6 version `.ci/run` pins (6.12.0 crashes in emit on 3.11).
-const PINNED_PYSIDE: &str = "6.11.3";
-/// How long a peer may run before it is killed and the test fails.
-const PEER_TIMEOUT: Duration = Duration::from_secs(300);
 
 // ----------------------------------------------------------------------
 // The cases
@@ -491,74 +482,9 @@ fn op_name(op: &Op) -> &'static str {
 // The peer
 // ----------------------------------------------------------------------
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn venv_python() -> PathBuf {
-    support::peers::venv_python()
-}
-
-/// Runs the peer in `mode` with `input` on stdin; returns its stdout.
-/// Fails with the peer's stderr if it fails, and kills it after
-/// [`PEER_TIMEOUT`].
+/// Runs the DataStream peer in `mode` with `input` on stdin.
 fn run_peer(mode: &str, input: String) -> String {
-    let script = repo().join("tests/interop/peers/datastream_peer.py");
-    let mut child = Command::new(venv_python())
-        .arg(&script)
-        .arg(mode)
-        .env("QT_QPA_PLATFORM", "offscreen")
-        .env("PYTHONIOENCODING", "utf-8")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not start the Qt peer {}: {e}", script.display()));
-
-    // Feed stdin and drain stdout/stderr on their own threads, so that no
-    // pipe can fill up and block the other side.
-    let mut stdin = child.stdin.take().expect("stdin piped");
-    let feeder = thread::spawn(move || {
-        // A peer that dies early closes the pipe; its stderr tells why.
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    let mut stdout = child.stdout.take().expect("stdout piped");
-    let out_reader = thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let mut stderr = child.stderr.take().expect("stderr piped");
-    let err_reader = thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-
-    let (done_tx, done_rx) = mpsc::channel();
-    let pid = child.id();
-    let watchdog = thread::spawn(move || {
-        if done_rx.recv_timeout(PEER_TIMEOUT).is_err() {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            return true;
-        }
-        false
-    });
-    let status = child.wait().expect("waiting for the Qt peer");
-    let _ = done_tx.send(());
-    let timed_out = watchdog.join().unwrap_or(false);
-    feeder.join().expect("stdin feeder");
-    let out = out_reader.join().expect("stdout reader");
-    let err = err_reader.join().expect("stderr reader");
-    assert!(
-        !timed_out,
-        "the Qt peer ({mode}) ran for over {PEER_TIMEOUT:?} and was killed"
-    );
-    assert!(
-        status.success(),
-        "the Qt peer ({mode}) failed with {status}:\n{err}"
-    );
-    out
+    python_peer::run("datastream_peer.py", mode, input)
 }
 
 /// The cases as the peer's JSON lines.

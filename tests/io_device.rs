@@ -336,3 +336,22 @@ fn sequential_device_uses_the_defaults() {
     assert_eq!(closed.index_of_newline(10), None);
     assert!(closed.at_end());
 }
+
+/// `OpenMode::TEXT` belongs to the device trait, so an in-memory `Buffer`
+/// converts as a socket does (Qt's QBuffer too): reads drop '\r', a line's
+/// final "\r\n" becomes "\n", `skip` counts converted bytes, and a
+/// rollback restores the raw bytes.
+#[test]
+fn text_mode_on_a_buffer() {
+    let buf = Buffer::from_vec(b"one\r\ntwo\r\n\rthree\r".to_vec());
+    buf.open(OpenMode::READ_ONLY | OpenMode::TEXT).unwrap();
+    buf.start_transaction();
+    assert_eq!(buf.read_line(0).unwrap(), b"one\n");
+    assert_eq!(buf.peek(4).unwrap(), b"two\n");
+    assert_eq!(buf.skip(4).unwrap(), 4);
+    assert_eq!(buf.read_all().unwrap(), b"three");
+    buf.rollback_transaction();
+    assert_eq!(buf.bytes_available(), 17);
+    assert_eq!(buf.read_raw(5).unwrap(), b"one\r\n");
+    assert_eq!(buf.get_char(), Some(b't'));
+}

@@ -1245,3 +1245,47 @@ fn queued_slot_running_a_nested_loop_gets_the_next_call_after_it_returns() {
     process_until("call 3", || log.contains("end 3"));
     assert_eq!(log.take(), ["start 3", "end 3"]);
 }
+
+/// Qt's `disconnect(sender, signal, receiver, nullptr)`: every connection
+/// to that receiver goes, direct and queued; others stay. From inside one
+/// of the receiver's slots, the running slot goes too (later emissions
+/// skip it) and its siblings further down are not called by this emission.
+#[test]
+fn disconnect_receiver_breaks_only_that_receivers_connections() {
+    let log = Rc::new(RefCell::new(Vec::<String>::new()));
+    let a = Rc::new(String::from("a"));
+    let b = Rc::new(String::from("b"));
+    let signal = Rc::new(Signal::<u32>::new());
+    let record = |log: &Rc<RefCell<Vec<String>>>| {
+        let log = log.clone();
+        move |who: &Rc<String>, n: &u32| log.borrow_mut().push(format!("{who}{n}"))
+    };
+    let _a1 = signal.connect_to(&a, record(&log));
+    let _b1 = signal.connect_to(&b, record(&log));
+    let _a2 = signal
+        .connect_to_with(&a, ConnectionType::Queued, record(&log))
+        .unwrap();
+    let plain_log = log.clone();
+    let _plain = signal.connect(move |n| plain_log.borrow_mut().push(format!("p{n}")));
+    assert_eq!(signal.disconnect_receiver(&a), 2);
+    signal.emit(&1);
+    EventDispatcher::process_events(ProcessEventsFlags::ALL_EVENTS);
+    assert_eq!(*log.borrow(), ["b1", "p1"]);
+    assert_eq!(signal.receivers(), 2);
+
+    // From a running slot of `a`: it and a's later slot are gone.
+    log.borrow_mut().clear();
+    let s = Rc::downgrade(&signal);
+    let _a3 = signal.connect_to(&a, move |a, n| {
+        if let Some(signal) = s.upgrade() {
+            assert_eq!(signal.disconnect_receiver(a), 1, "the later one; not me");
+        }
+        let _ = n;
+    });
+    let _a4 = signal.connect_to(&a, record(&log));
+    signal.emit(&2);
+    assert_eq!(*log.borrow(), ["b2", "p2"]);
+    assert_eq!(signal.receivers(), 2);
+    signal.emit(&3);
+    assert_eq!(*log.borrow(), ["b2", "p2", "b3", "p3"]);
+}

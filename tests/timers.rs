@@ -528,3 +528,41 @@ fn dropping_the_last_handle_inside_its_own_slot_destroys_the_timer() {
         "no slot runs after the timer is destroyed"
     );
 }
+
+/// Qt's `QTimer::timerId()`: an id while running, the same one across
+/// repetitions, -1 (`None`) once a single-shot fired or the timer stopped,
+/// and distinct ids for timers running at once.
+#[test]
+fn timer_id_is_kept_while_running_and_gone_when_stopped() {
+    let repeating = Timer::new();
+    let single = Timer::new();
+    single.set_single_shot(true);
+    assert_eq!(repeating.timer_id(), None);
+    repeating.start_with(Duration::from_millis(1));
+    single.start_with(Duration::from_millis(1));
+    let id = repeating.timer_id().expect("running");
+    assert!(id > 0);
+    assert_ne!(single.timer_id(), Some(id));
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    let _c = repeating.on_timeout(move |t| s.borrow_mut().push(t.timer_id()));
+    let single_in_slot = Rc::new(Cell::new(Some(0)));
+    let sis = single_in_slot.clone();
+    let _d = single.on_timeout(move |t| sis.set(t.timer_id()));
+    let clock = ElapsedTimer::started();
+    while seen.borrow().len() < 3 {
+        assert!(
+            !clock.has_expired(Duration::from_secs(30)),
+            "the timer never fired"
+        );
+        EventDispatcher::process_events(ProcessEventsFlags::WAIT_FOR_MORE_EVENTS);
+    }
+    assert!(seen.borrow().iter().all(|seen| *seen == Some(id)));
+    assert_eq!(
+        single_in_slot.get(),
+        None,
+        "a fired single-shot is not running"
+    );
+    repeating.stop();
+    assert_eq!(repeating.timer_id(), None);
+}

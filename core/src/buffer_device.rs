@@ -439,10 +439,14 @@ impl IoDevice for Buffer {
         false
     }
 
-    /// Moves the position; no copying.
+    /// Moves the position; no copying (in text mode, reads as the trait's
+    /// `skip` does).
     fn skip(&self, n: usize) -> Result<usize, DeviceError> {
         let inner = &self.inner;
         inner.check_readable()?;
+        if inner.mode.get().contains(OpenMode::TEXT) {
+            return Ok(self.read(n)?.len());
+        }
         let n = n.min(inner.remaining());
         inner.pos.set(inner.pos.get() + n);
         Ok(n)

@@ -80,6 +80,12 @@ impl LocalQueue for LocalAdapter {
             inner.post(call);
         }
     }
+
+    fn post_for(&self, receiver: usize, call: LocalCall) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.post_for(Some(receiver), call);
+        }
+    }
 }
 
 /// What a timer entry does when due.
@@ -110,7 +116,9 @@ pub(crate) struct Inner {
     events: RefCell<Events>,
     pub(crate) shared: Arc<Shared>,
     incoming: Receiver<SendCall>,
-    posted: RefCell<VecDeque<(u64, LocalCall)>>,
+    /// Posted calls: sequence number, the receiver's identity if the call
+    /// was posted for one, the call.
+    posted: RefCell<VecDeque<(u64, Option<usize>, LocalCall)>>,
     next_post: Cell<u64>,
     deferred: RefCell<Vec<(u32, LocalCall)>>,
     pub(crate) timers: RefCell<TimerHeap<TimerAction>>,
@@ -151,9 +159,53 @@ impl Inner {
     // ----- posted calls and deferred deletes -------------------------------
 
     pub(crate) fn post(&self, call: LocalCall) {
+        self.post_for(None, call);
+    }
+
+    /// Posts `call` on behalf of the receiver with identity `receiver`.
+    pub(crate) fn post_for(&self, receiver: Option<usize>, call: LocalCall) {
         let seq = self.next_post.get();
         self.next_post.set(seq + 1);
-        self.posted.borrow_mut().push_back((seq, call));
+        self.posted.borrow_mut().push_back((seq, receiver, call));
+    }
+
+    /// Takes the posted calls of `receiver` out of the queue. The caller
+    /// drops them with no borrow held (their captures are user values).
+    pub(crate) fn take_posted_for(&self, receiver: usize) -> Vec<LocalCall> {
+        let mut posted = self.posted.borrow_mut();
+        let mut taken = Vec::new();
+        let mut kept = VecDeque::with_capacity(posted.len());
+        for (seq, owner, call) in posted.drain(..) {
+            if owner == Some(receiver) {
+                taken.push(call);
+            } else {
+                kept.push_back((seq, owner, call));
+            }
+        }
+        *posted = kept;
+        taken
+    }
+
+    /// Runs now the calls posted for `receiver` (every call when `None`)
+    /// before this point, FIFO, at the current scope (Qt's
+    /// `sendPostedEvents`). Cross-thread calls already queued count.
+    pub(crate) fn send_posted(&self, receiver: Option<usize>) -> bool {
+        self.drain_incoming();
+        let limit = self.next_post.get();
+        let mut ran = false;
+        loop {
+            let next = {
+                let mut posted = self.posted.borrow_mut();
+                let index = posted.iter().position(|(seq, owner, _)| {
+                    *seq < limit && (receiver.is_none() || *owner == receiver)
+                });
+                index.and_then(|i| posted.remove(i))
+            };
+            let Some((_, _, call)) = next else { break };
+            self.in_scope(call);
+            ran = true;
+        }
+        ran
     }
 
     /// Records a deferred delete at the current loop + scope level.
@@ -200,11 +252,11 @@ impl Inner {
             let next = {
                 let mut posted = self.posted.borrow_mut();
                 match posted.front() {
-                    Some((seq, _)) if *seq < limit => posted.pop_front(),
+                    Some((seq, _, _)) if *seq < limit => posted.pop_front(),
                     _ => None,
                 }
             };
-            let Some((_, call)) = next else { break };
+            let Some((_, _, call)) = next else { break };
             self.in_scope(call);
             ran = true;
         }

@@ -6,6 +6,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use sigloop_signals::__private::LocalCall;
 use sigloop_signals::Receiver;
 
 use crate::dispatcher::{self, Frame};
@@ -63,13 +64,17 @@ impl EventDispatcher {
         });
         let code = inner.run_frame(&frame, ProcessEventsFlags::ALL_EVENTS);
         inner.app_running.set(false);
+        // Qt clears its quit flag when exec returns, so a loop started
+        // afterwards runs normally.
+        inner.quit_now.set(false);
         code
     }
 
     /// Makes every loop running on this thread — the outermost and any
     /// nested [`EventLoop`] — return; the outermost returns `code`. Nested
-    /// loops started after this return -1 at once until the next
-    /// [`exec`](Self::exec).
+    /// loops started after this return -1 at once until
+    /// [`exec`](Self::exec) returns (or, if none was running, until the
+    /// next `exec` starts).
     ///
     /// Qt: `QCoreApplication::exit(code)`.
     ///
@@ -257,11 +262,88 @@ impl EventDispatcher {
     /// ```
     pub fn post_to<C: Receiver>(receiver: &C, call: impl FnOnce(&C) + 'static) {
         let weak = receiver.downgrade();
-        Self::post(move || {
+        let call: LocalCall = Box::new(move || {
             if let Some(receiver) = C::upgrade(&weak) {
                 call(&receiver);
             }
         });
+        let identity = receiver.identity();
+        dispatcher::with_current(|inner| inner.post_for(Some(identity), call));
+    }
+
+    /// Drops, unrun, every call posted for `receiver` that has not run
+    /// yet: those of [`post_to`](Self::post_to) and the queued slot calls
+    /// of connections made with `connect_to_with(&receiver, Queued, …)`.
+    /// Returns how many. Deferred deletes are not posted calls here: use
+    /// the object's own state for those.
+    ///
+    /// Qt: `QCoreApplication::removePostedEvents(receiver)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use sigloop_core::{EventDispatcher, ProcessEventsFlags};
+    ///
+    /// let receiver = Rc::new(());
+    /// EventDispatcher::post_to(&receiver, |_| panic!("removed"));
+    /// EventDispatcher::post(|| println!("still runs"));
+    /// assert_eq!(EventDispatcher::remove_posted_events(&receiver), 1);
+    /// EventDispatcher::process_events(ProcessEventsFlags::ALL_EVENTS);
+    /// ```
+    pub fn remove_posted_events<C: Receiver>(receiver: &C) -> usize {
+        let identity = receiver.identity();
+        let removed = dispatcher::with_current(|inner| inner.take_posted_for(identity));
+        // Dropped here, with no borrow of the loop held: their captures'
+        // destructors are user code.
+        removed.len()
+    }
+
+    /// Runs now, in order, the calls posted to this thread's loop before
+    /// this call (cross-thread ones included), instead of on the next pass.
+    /// Calls they post wait for the next pass. Deferred deletes are not
+    /// run (see [`send_posted_deletes`](Self::send_posted_deletes)).
+    ///
+    /// Qt: `QCoreApplication::sendPostedEvents()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use sigloop_core::EventDispatcher;
+    ///
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// EventDispatcher::post(move || r.set(true));
+    /// EventDispatcher::send_posted_events();
+    /// assert!(ran.get());
+    /// ```
+    pub fn send_posted_events() {
+        dispatcher::current().send_posted(None);
+    }
+
+    /// [`send_posted_events`](Self::send_posted_events) for the calls
+    /// posted for `receiver` only (see
+    /// [`remove_posted_events`](Self::remove_posted_events)); the others
+    /// keep their place.
+    ///
+    /// Qt: `QCoreApplication::sendPostedEvents(receiver)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use sigloop_core::EventDispatcher;
+    ///
+    /// let count = Rc::new(Cell::new(0));
+    /// EventDispatcher::post_to(&count, |c| c.set(c.get() + 1));
+    /// EventDispatcher::send_posted_events_to(&count);
+    /// assert_eq!(count.get(), 1);
+    /// ```
+    pub fn send_posted_events_to<C: Receiver>(receiver: &C) {
+        dispatcher::current().send_posted(Some(receiver.identity()));
     }
 
     /// A `Send` handle to this thread's loop.
@@ -370,8 +452,9 @@ impl EventLoop {
     }
 
     /// Runs until [`exit`](Self::exit)/[`quit`](Self::quit); returns the
-    /// exit code. Returns -1 at once if this loop already runs, or if the
-    /// thread's loop was told to exit and has not been `exec`ed since.
+    /// exit code. Returns -1 at once if this loop already runs, or if
+    /// [`EventDispatcher::exit`] was called and the thread's `exec` has not
+    /// returned (or started, if none ran) since.
     ///
     /// Qt: `QEventLoop::exec()`.
     ///

@@ -6,6 +6,8 @@ use std::fmt;
 use std::io;
 use std::ops::{BitAnd, BitOr, BitOrAssign};
 
+use crate::text_mode;
+
 /// How a device is opened. Combine with `|`; the bit values are Qt's.
 ///
 /// Qt: `QIODeviceBase::OpenMode`.
@@ -37,8 +39,8 @@ impl OpenMode {
     pub const APPEND: Self = OpenMode(0x4);
     /// Existing contents are dropped on open. Qt: `QIODevice::Truncate` (0x8).
     pub const TRUNCATE: Self = OpenMode(0x8);
-    /// Text mode (Qt converts line ends when reading). Accepted and
-    /// reported, but sigloop's devices do no conversion yet.
+    /// Text mode: reads drop `'\r'` and a line's final `"\r\n"` becomes
+    /// `"\n"`, as in Qt on Unix (see [`IoDevice`]); writes are unchanged.
     /// Qt: `QIODevice::Text` (0x10).
     pub const TEXT: Self = OpenMode(0x10);
     /// Bypass the device's buffer. Qt: `QIODevice::Unbuffered` (0x20).
@@ -337,7 +339,14 @@ const SKIP_CHUNK: usize = 4096;
 /// - Override [`skip`](Self::skip) and
 ///   [`index_of_newline`](Self::index_of_newline) when the device can do
 ///   them without copying (both [`ByteQueue`](crate::ByteQueue) and
-///   [`Buffer`](crate::Buffer) can).
+///   [`Buffer`](crate::Buffer) can), and [`read_raw`](IoDevice::read_raw)
+///   when it can hand over memory it already holds.
+/// - The primitives (`read_into`, `peek_into`, `read_raw`) see the bytes
+///   as they are; the provided `read`, `read_all`, `peek`, `read_line`,
+///   `get_char` and `skip` apply [`OpenMode::TEXT`] as Qt's `QIODevice`
+///   does on Unix: every `'\r'` is dropped, except inside a line, where
+///   only a final `"\r\n"` becomes `"\n"`.
+///   [`bytes_available`](IoDevice::bytes_available) stays the raw count.
 ///
 /// The trait is object safe: `&dyn IoDevice` works.
 ///
@@ -379,7 +388,9 @@ pub trait IoDevice {
     fn open_mode(&self) -> OpenMode;
 
     /// Reads (consumes) up to `buf.len()` bytes into `buf`, returning how
-    /// many; `Ok(0)` when nothing is available. Qt: `QIODevice::read(char*, qint64)`.
+    /// many; `Ok(0)` when nothing is available. This primitive applies no
+    /// [`OpenMode::TEXT`] conversion: use [`read`](Self::read) for that.
+    /// Qt: `QIODevice::read(char*, qint64)`.
     ///
     /// # Errors
     ///
@@ -399,8 +410,9 @@ pub trait IoDevice {
     /// ```
     fn read_into(&self, buf: &mut [u8]) -> Result<usize, DeviceError>;
 
-    /// Copies up to `buf.len()` bytes into `buf` without consuming them.
-    /// Qt: `QIODevice::peek(char*, qint64)`.
+    /// Copies up to `buf.len()` bytes into `buf` without consuming them,
+    /// with no [`OpenMode::TEXT`] conversion ([`peek`](Self::peek) applies
+    /// it). Qt: `QIODevice::peek(char*, qint64)`.
     ///
     /// # Errors
     ///
@@ -635,8 +647,37 @@ pub trait IoDevice {
         0
     }
 
+    /// Reads (consumes) up to `max` bytes as the device holds them, with
+    /// no [`OpenMode::TEXT`] conversion: the primitive that
+    /// [`read`](Self::read) and [`read_line`](Self::read_line) build on.
+    /// The default copies through [`read_into`](Self::read_into) and
+    /// allocates only what is returned; a device that already holds the
+    /// bytes in a vector may hand it over instead.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_into`](Self::read_into).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_core::{Buffer, IoDevice, OpenMode};
+    /// let buf = Buffer::from_vec(b"a\r\n".to_vec());
+    /// buf.open(OpenMode::READ_ONLY | OpenMode::TEXT)?;
+    /// assert_eq!(buf.read_raw(8)?, b"a\r\n");
+    /// # Ok::<(), sigloop_core::DeviceError>(())
+    /// ```
+    fn read_raw(&self, max: usize) -> Result<Vec<u8>, DeviceError> {
+        let mut out = vec![0; max.min(self.bytes_available())];
+        let n = self.read_into(&mut out)?;
+        out.truncate(n);
+        Ok(out)
+    }
+
     /// Reads (consumes) up to `max` bytes; an empty vector when nothing is
-    /// available. Allocates only what is returned.
+    /// available. In [`OpenMode::TEXT`] every `'\r'` is dropped and the
+    /// read goes on until `max` bytes are returned or nothing is left, so
+    /// more than `max` bytes may be consumed.
     /// Qt: `QIODevice::read(qint64 maxSize)`.
     ///
     /// # Errors
@@ -652,12 +693,32 @@ pub trait IoDevice {
     /// assert_eq!(buf.read(2)?, b"ab");
     /// assert_eq!(buf.read(2)?, b"c");
     /// assert_eq!(buf.read(2)?, b"");
+    ///
+    /// let text = Buffer::from_vec(b"a\r\nb\rc".to_vec());
+    /// text.open(OpenMode::READ_ONLY | OpenMode::TEXT)?;
+    /// assert_eq!(text.read(3)?, b"a\nb");
+    /// assert_eq!(text.read(3)?, b"c");
     /// # Ok::<(), sigloop_core::DeviceError>(())
     /// ```
     fn read(&self, max: usize) -> Result<Vec<u8>, DeviceError> {
-        let mut out = vec![0; max.min(self.bytes_available())];
-        let n = self.read_into(&mut out)?;
-        out.truncate(n);
+        let mut out = self.read_raw(max)?;
+        if !self.open_mode().contains(OpenMode::TEXT) {
+            return Ok(out);
+        }
+        let mut raw = out.len();
+        text_mode::strip_cr(&mut out);
+        // Go on only while dropped '\r's left room: a chunk that lost
+        // nothing was all there was (or a whole datagram).
+        while out.len() < max && raw > out.len() && self.bytes_available() > 0 {
+            let before = out.len();
+            let mut more = self.read_raw(max - before)?;
+            if more.is_empty() {
+                break;
+            }
+            raw = before + more.len();
+            text_mode::strip_cr(&mut more);
+            out.append(&mut more);
+        }
         Ok(out)
     }
 
@@ -691,6 +752,8 @@ pub trait IoDevice {
     /// within the limit it returns what is available up to the limit. The
     /// `'\n'` is included when it falls within the limit.
     /// `read_line(1)` returns nothing (Qt warns `Called with maxSize < 2`).
+    /// In [`OpenMode::TEXT`] a final `"\r\n"` becomes `"\n"`; the limit
+    /// counts the bytes as they arrived.
     ///
     /// Cost: one search ([`index_of_newline`](Self::index_of_newline)) and
     /// one read; O(line length).
@@ -722,7 +785,11 @@ pub trait IoDevice {
         };
         let window = limit.min(self.bytes_available());
         let n = self.index_of_newline(window).map_or(window, |i| i + 1);
-        self.read(n)
+        let mut line = self.read_raw(n)?;
+        if self.open_mode().contains(OpenMode::TEXT) {
+            text_mode::fix_line_end(&mut line);
+        }
+        Ok(line)
     }
 
     /// Whether a whole line can be read: a `'\n'` is among the available
@@ -764,8 +831,9 @@ pub trait IoDevice {
         data.iter().position(|&b| b == b'\n')
     }
 
-    /// Copies up to `max` bytes without consuming them.
-    /// Qt: `QIODevice::peek(qint64 maxSize)`.
+    /// Copies up to `max` bytes without consuming them; in
+    /// [`OpenMode::TEXT`] without the `'\r'`s, as [`read`](Self::read)
+    /// would return them. Qt: `QIODevice::peek(qint64 maxSize)`.
     ///
     /// # Errors
     ///
@@ -782,14 +850,30 @@ pub trait IoDevice {
     /// # Ok::<(), sigloop_core::DeviceError>(())
     /// ```
     fn peek(&self, max: usize) -> Result<Vec<u8>, DeviceError> {
-        let mut out = vec![0; max.min(self.bytes_available())];
-        let n = self.peek_into(&mut out)?;
-        out.truncate(n);
-        Ok(out)
+        let text = self.open_mode().contains(OpenMode::TEXT);
+        let available = self.bytes_available();
+        let mut window = max.min(available);
+        loop {
+            let mut out = vec![0; window];
+            let n = self.peek_into(&mut out)?;
+            out.truncate(n);
+            if !text {
+                return Ok(out);
+            }
+            let visible = text_mode::visible_len(&out);
+            if visible >= max || n < window || window == available {
+                text_mode::strip_cr(&mut out);
+                out.truncate(max);
+                return Ok(out);
+            }
+            // Dropped '\r's left room: look further, at least doubling.
+            window = available.min(window.saturating_add((max - visible).max(window)));
+        }
     }
 
     /// Reads one byte; `None` if nothing is available or the device can't
-    /// be read. Qt: `QIODevice::getChar()`.
+    /// be read. In [`OpenMode::TEXT`], `'\r'` bytes are skipped.
+    /// Qt: `QIODevice::getChar()`.
     ///
     /// # Examples
     ///
@@ -803,10 +887,15 @@ pub trait IoDevice {
     /// # Ok::<(), sigloop_core::DeviceError>(())
     /// ```
     fn get_char(&self) -> Option<u8> {
+        let text = self.open_mode().contains(OpenMode::TEXT);
         let mut c = [0];
-        match self.read_into(&mut c) {
-            Ok(1) => Some(c[0]),
-            _ => None,
+        loop {
+            match self.read_into(&mut c) {
+                // Text mode skips '\r', as `read` drops it.
+                Ok(1) if text && c[0] == b'\r' => continue,
+                Ok(1) => return Some(c[0]),
+                _ => return None,
+            }
         }
     }
 
@@ -839,6 +928,8 @@ pub trait IoDevice {
 
     /// Discards up to `n` available bytes, returning how many; never waits
     /// for more. Inside a transaction the bytes come back on rollback.
+    /// In [`OpenMode::TEXT`] it discards what [`read(n)`](Self::read) would
+    /// return and counts those bytes, as Qt does.
     /// The default reads into a scratch buffer; devices override it.
     /// Qt: `QIODevice::skip()`.
     ///
@@ -857,6 +948,9 @@ pub trait IoDevice {
     /// # Ok::<(), sigloop_core::DeviceError>(())
     /// ```
     fn skip(&self, n: usize) -> Result<usize, DeviceError> {
+        if self.open_mode().contains(OpenMode::TEXT) {
+            return Ok(self.read(n)?.len());
+        }
         let mut scratch = [0; SKIP_CHUNK];
         self.read_into(&mut [])?;
         let mut done = 0;

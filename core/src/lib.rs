@@ -57,6 +57,7 @@ mod io;
 mod io_device;
 mod notifier;
 mod object;
+mod text_mode;
 mod thread;
 mod thread_affinity;
 mod timer;
@@ -65,8 +66,8 @@ mod timer_heap;
 pub use buffer_device::Buffer;
 pub use byte_queue::ByteQueue;
 pub use data_stream::{
-    ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, FloatingPointPrecision, ReadFrom,
-    WriteTo,
+    ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, Date, DateTime,
+    FloatingPointPrecision, ReadFrom, Time, TimeSpec, Uuid, Variant, WriteTo,
 };
 pub use elapsed::{DeadlineTimer, ElapsedTimer};
 pub use event_loop::{EventDispatcher, EventLoop};

@@ -106,6 +106,8 @@ struct TimerInner {
     armed: Cell<Option<Armed>>,
     /// Bumped on every arm and stop, so a stale heap entry never fires.
     generation: Cell<u64>,
+    /// Qt's timer id, given on the first start (0: never started).
+    id: Cell<i32>,
     timeout: Signal<()>,
     /// Deletion state; also counts the application handles ([`Timer`]
     /// values). The loop and internal callbacks hold the inner part
@@ -142,6 +144,7 @@ impl Timer {
             kind: Cell::new(TimerType::Coarse),
             armed: Cell::new(None),
             generation: Cell::new(0),
+            id: Cell::new(0),
             timeout: Signal::new(),
             life: Lifecycle::new(),
         }))
@@ -191,6 +194,25 @@ impl Timer {
     /// ```
     pub fn destroyed(&self) -> &Signal<()> {
         self.inner.life.destroyed()
+    }
+
+    /// Disconnects `timeout` and `destroyed` from `receiver`; returns how
+    /// many connections that broke.
+    /// Qt: `QObject::disconnect(timer, nullptr, receiver, nullptr)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let timer = sigloop_core::Timer::new();
+    /// let owner = Rc::new(());
+    /// let _c = timer.timeout().connect_to(&owner, |_, _| {});
+    /// assert_eq!(timer.disconnect_receiver(&owner), 1);
+    /// assert!(!timer.timeout().is_connected());
+    /// ```
+    pub fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        self.inner.timeout.disconnect_receiver(receiver)
+            + self.inner.life.destroyed().disconnect_receiver(receiver)
     }
 
     /// Starts (or restarts) with the current interval.
@@ -249,6 +271,27 @@ impl Timer {
     /// ```
     pub fn is_active(&self) -> bool {
         self.inner.armed.get().is_some()
+    }
+
+    /// The timer's id while it runs; `None` when it does not. Each timer
+    /// gets its own id, positive, on its first start and keeps it: no two
+    /// timers of a thread share one until 2^31 - 1 timers were started
+    /// there. Qt: `QTimer::timerId()` (-1 is `None`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = (sigloop_core::Timer::new(), sigloop_core::Timer::new());
+    /// assert_eq!(a.timer_id(), None);
+    /// a.start();
+    /// b.start();
+    /// assert!(a.timer_id().is_some_and(|id| id > 0));
+    /// assert_ne!(a.timer_id(), b.timer_id());
+    /// a.stop();
+    /// assert_eq!(a.timer_id(), None);
+    /// ```
+    pub fn timer_id(&self) -> Option<i32> {
+        self.inner.armed.get().map(|_| self.inner.id.get())
     }
 
     /// The interval. Qt: `QTimer::interval()`.
@@ -538,6 +581,10 @@ impl TimerInner {
             return;
         }
         self.disarm();
+        // An active timer has an id, a timer that never fires included.
+        if self.id.get() == 0 {
+            self.id.set(next_timer_id());
+        }
         let interval = self.interval.get();
         let Some(mut deadline) = deadline_for(self.kind.get(), interval, base) else {
             self.armed.set(Some(Armed::Never));
@@ -595,6 +642,20 @@ impl Drop for TimerInner {
     fn drop(&mut self) {
         self.disarm();
     }
+}
+
+thread_local! {
+    /// The last timer id given on this thread.
+    static LAST_TIMER_ID: Cell<i32> = const { Cell::new(0) };
+}
+
+/// A new positive timer id for this thread (wrapping after `i32::MAX`).
+fn next_timer_id() -> i32 {
+    LAST_TIMER_ID.with(|last| {
+        let id = last.get().checked_add(1).unwrap_or(1);
+        last.set(id);
+        id
+    })
 }
 
 /// The monotonic origin that coarse deadlines are aligned to.

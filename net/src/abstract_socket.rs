@@ -252,6 +252,21 @@ impl AbstractSocket {
         self.core.sig.read_channel_finished()
     }
 
+    /// After each `ready_read`, with the channel (always 0: a socket has
+    /// one), also when `ready_read` itself is held back as recursive.
+    /// Made on first use: costs a socket nothing until connected.
+    /// Qt: `QIODevice::channelReadyRead(int)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// let _c = socket.channel_ready_read().connect(|channel| assert_eq!(*channel, 0));
+    /// ```
+    pub fn channel_ready_read(&self) -> &Signal<i32> {
+        self.core.sig.channel_ready_read()
+    }
+
     /// Emitted when deleted with [`delete_later`](Self::delete_later).
     /// Qt: `QObject::destroyed()`.
     ///
@@ -411,10 +426,9 @@ impl AbstractSocket {
     ///
     /// The OS refused: `AddressInUse` ("The bound address is already in
     /// use"), `SocketAddressNotAvailable`, `SocketAccess`, …, after
-    /// `error_occurred`. A TCP socket that is not `Unconnected`:
-    /// [`SocketError::Operation`] with Qt's warning. A UDP socket already
-    /// bound or connected: a warning, `error_occurred(Unknown)` and
-    /// `Err(Unknown)`, as Qt does.
+    /// `error_occurred`. A socket that is not `Unconnected` (already bound
+    /// or connected): a warning, `error_occurred(Unknown)`, `error()` left
+    /// `Unknown` ("Unknown error") and `Err(Unknown)`, as Qt does.
     ///
     /// # Examples
     ///
@@ -442,8 +456,7 @@ impl AbstractSocket {
             return self.core.bind_datagram(address, port, mode);
         }
         if self.state() != SocketState::Unconnected {
-            log::warn!("TcpSocket::bind() was not called in UnconnectedState");
-            return Err(SocketError::Operation);
+            return Err(self.core.refuse_bind());
         }
         let target = address
             .to_socket_addr(port)
@@ -622,7 +635,8 @@ impl AbstractSocket {
         self.core.d.borrow().peer.port()
     }
 
-    /// The host name given to `connect_to_host`, until disconnected.
+    /// The host name given to the last `connect_to_host`; it stays after
+    /// the socket closes or fails to connect, as in Qt 6.11.
     /// Qt: `QAbstractSocket::peerName()`.
     ///
     /// # Examples
@@ -632,6 +646,7 @@ impl AbstractSocket {
     /// socket.connect_to_host("localhost", 9);
     /// assert_eq!(socket.peer_name(), "localhost");
     /// socket.abort();
+    /// assert_eq!(socket.peer_name(), "localhost");
     /// ```
     pub fn peer_name(&self) -> String {
         self.core.d.borrow().peer_name().to_owned()
@@ -775,6 +790,24 @@ impl AbstractSocket {
     /// ```
     pub fn signals_blocked(&self) -> bool {
         self.core.signals_blocked()
+    }
+
+    /// Disconnects every signal of this socket from `receiver` (the
+    /// connections made with `connect_to` and that receiver); returns how
+    /// many. Qt: `QObject::disconnect(socket, nullptr, receiver, nullptr)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// let owner = Rc::new(());
+    /// let _c = socket.connected().connect_to(&owner, |_, _| {});
+    /// let _d = socket.disconnected().connect_to(&owner, |_, _| {});
+    /// assert_eq!(socket.disconnect_receiver(&owner), 2);
+    /// ```
+    pub fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        self.core.disconnect_receiver(receiver)
     }
 
     /// Aborts, emits `destroyed` and drops all connections once control

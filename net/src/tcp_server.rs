@@ -156,7 +156,8 @@ impl TcpServer {
                 address: HostAddress::default(),
                 port: 0,
                 error: SocketError::Unknown,
-                error_string: std::borrow::Cow::Borrowed(text::UNKNOWN),
+                // Qt's server starts with an empty text, not "Unknown error".
+                error_string: std::borrow::Cow::Borrowed(""),
             }),
             new_connection: Signal::new(),
             pending_connection_available: Signal::new(),
@@ -244,6 +245,29 @@ impl TcpServer {
     /// ```
     pub fn destroyed(&self) -> &Signal<()> {
         self.core.life.destroyed()
+    }
+
+    /// Disconnects every signal of this server from `receiver`; returns how
+    /// many connections that broke.
+    /// Qt: `QObject::disconnect(server, nullptr, receiver, nullptr)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let server = sigloop_net::TcpServer::new();
+    /// let owner = Rc::new(());
+    /// let _c = server.new_connection().connect_to(&owner, |_, _| {});
+    /// assert_eq!(server.disconnect_receiver(&owner), 1);
+    /// ```
+    pub fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        let core = &self.core;
+        core.new_connection.disconnect_receiver(receiver)
+            + core
+                .pending_connection_available
+                .disconnect_receiver(receiver)
+            + core.accept_error.disconnect_receiver(receiver)
+            + core.life.destroyed().disconnect_receiver(receiver)
     }
 
     /// Listens on `address` and `port` (0 picks a free port).
@@ -523,12 +547,13 @@ impl TcpServer {
         self.core.d.borrow().error
     }
 
-    /// Qt's text for the last error. Qt: `QTcpServer::errorString()`.
+    /// Qt's text for the last error; empty until an error happens.
+    /// Qt: `QTcpServer::errorString()`.
     ///
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(sigloop_net::TcpServer::new().error_string(), "Unknown error");
+    /// assert_eq!(sigloop_net::TcpServer::new().error_string(), "");
     /// ```
     pub fn error_string(&self) -> String {
         self.core.d.borrow().error_string.to_string()

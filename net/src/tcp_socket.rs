@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mio::net::TcpStream;
 use sigloop_core::{DeviceError, OpenMode};
-use sigloop_signals::Receiver;
+use sigloop_signals::{Receiver, Signal};
 use socket2::Socket;
 
 use crate::abstract_socket::AbstractSocket;
@@ -116,6 +116,21 @@ impl TcpSocket {
         WeakTcpSocket {
             core: self.core.downgrade(),
         }
+    }
+
+    /// After each `bytes_written`, with the channel (always 0) and the
+    /// count, also when `bytes_written` itself is held back as recursive.
+    /// Made on first use. TCP only: Qt's `QUdpSocket` never emits it.
+    /// Qt: `QIODevice::channelBytesWritten(int, qint64)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// let _c = socket.channel_bytes_written().connect(|(channel, n)| println!("{channel}: {n}"));
+    /// ```
+    pub fn channel_bytes_written(&self) -> &Signal<(i32, u64)> {
+        self.core.sig.channel_bytes_written()
     }
 
     // ----- buffers ----------------------------------------------------
@@ -590,11 +605,11 @@ impl sigloop_core::IoDevice for TcpSocket {
         Ok(n)
     }
 
-    /// As the trait's `read` (same bytes, same resume rule), but a buffer
-    /// chunk that holds exactly the bytes asked for is handed over instead
-    /// of being copied into a zeroed vector: `read_all` after each
+    /// As the trait's `read_raw` (same bytes, same resume rule), but a
+    /// buffer chunk that holds exactly the bytes asked for is handed over
+    /// instead of being copied into a zeroed vector: `read_all` after each
     /// `ready_read` usually takes one whole chunk.
-    fn read(&self, max: usize) -> Result<Vec<u8>, DeviceError> {
+    fn read_raw(&self, max: usize) -> Result<Vec<u8>, DeviceError> {
         let (out, buffered) = {
             let mut d = self.core.d.borrow_mut();
             check_readable(d.open_mode)?;

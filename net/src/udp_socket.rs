@@ -532,7 +532,7 @@ impl sigloop_core::IoDevice for UdpSocket {
 
     /// One datagram, at most `max` bytes of it (Qt: `QIODevice::read` on a
     /// connected `QUdpSocket`). An empty datagram is consumed too.
-    fn read(&self, max: usize) -> Result<Vec<u8>, DeviceError> {
+    fn read_raw(&self, max: usize) -> Result<Vec<u8>, DeviceError> {
         let mut out = vec![0; max.min(65_536)];
         if out.is_empty() {
             return Ok(out);

@@ -16,11 +16,20 @@ pub type LocalCall = Box<dyn FnOnce()>;
 pub trait LocalQueue {
     /// Appends `call` to the queue; it runs on a later pass of the loop.
     fn post(&self, call: LocalCall);
+
+    /// Appends `call` on behalf of the receiver with identity `receiver`
+    /// (see [`Receiver::identity`](crate::Receiver::identity)), so that
+    /// the loop can remove or run one receiver's calls (Qt's posted
+    /// events have a receiver). The default ignores the receiver.
+    fn post_for(&self, receiver: usize, call: LocalCall) {
+        let _ = receiver;
+        self.post(call);
+    }
 }
 
 enum Slot {
-    /// No loop yet: calls wait here.
-    Holding(Vec<LocalCall>),
+    /// No loop yet: calls wait here, with their receiver if any.
+    Holding(Vec<(Option<usize>, LocalCall)>),
     Installed(Rc<dyn LocalQueue>),
 }
 
@@ -35,8 +44,11 @@ pub fn install_local_queue(queue: Rc<dyn LocalQueue>) {
         .with(|local| std::mem::replace(&mut *local.borrow_mut(), Slot::Installed(queue.clone())));
     // Handed over and dropped with no borrow held: the calls are user code.
     if let Slot::Holding(held) = previous {
-        for call in held {
-            queue.post(call);
+        for (receiver, call) in held {
+            match receiver {
+                Some(receiver) => queue.post_for(receiver, call),
+                None => queue.post(call),
+            }
         }
     }
 }
@@ -44,20 +56,31 @@ pub fn install_local_queue(queue: Rc<dyn LocalQueue>) {
 /// Posts `call` to the current thread's queue (or holds it until one
 /// exists).
 pub(crate) fn post_local(call: LocalCall) {
+    post(None, call);
+}
+
+/// [`post_local`] on behalf of the receiver with identity `receiver`: the
+/// loop can then remove or run that receiver's calls.
+pub(crate) fn post_local_for(receiver: usize, call: LocalCall) {
+    post(Some(receiver), call);
+}
+
+fn post(receiver: Option<usize>, call: LocalCall) {
     let installed = LOCAL.try_with(|local| {
         let mut local = local.borrow_mut();
         match &mut *local {
             Slot::Holding(held) => {
-                held.push(call);
+                held.push((receiver, call));
                 None
             }
             Slot::Installed(queue) => Some((queue.clone(), call)),
         }
     });
-    match installed {
-        Ok(Some((queue, call))) => queue.post(call),
-        Ok(None) => {}
-        Err(_) => log::warn!("queued slot call dropped: the thread is exiting"),
+    match (installed, receiver) {
+        (Ok(Some((queue, call))), Some(receiver)) => queue.post_for(receiver, call),
+        (Ok(Some((queue, call))), None) => queue.post(call),
+        (Ok(None), _) => {}
+        (Err(_), _) => log::warn!("queued slot call dropped: the thread is exiting"),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::local_queue;
 use crate::queue::ThreadQueue;
 use crate::receiver::Receiver;
 use crate::serialized::{LocalSerial, SendSerial};
-use crate::slot_list::{SlotFn, SlotKey, SlotList};
+use crate::slot_list::{slot_fn, Slot, SlotFn, SlotKey, SlotList};
 
 /// A typed signal: slots are closures taking `&T`.
 ///
@@ -105,7 +105,7 @@ impl<T: 'static> Signal<T> {
         F: FnMut(&T) + 'static,
     {
         let key = key_of::<F>(0);
-        let wrapped: SlotFn<T> = Box::new(move |args| {
+        let wrapped: SlotFn<T> = slot_fn(move |args: &T| {
             slot(args);
             true
         });
@@ -249,14 +249,15 @@ impl<T: 'static> Signal<T> {
             ConnectionType::Auto | ConnectionType::Direct => bind_receiver(receiver, slot),
             ConnectionType::Queued => {
                 let weak = receiver.downgrade();
-                let check = receiver.downgrade();
                 let mut slot = slot;
-                let mut inner = local_queued(move |args: &T| {
+                let mut inner = local_queued(Some(receiver.identity()), move |args: &T| {
                     if let Some(receiver) = C::upgrade(&weak) {
                         slot(&receiver, args);
                     }
                 });
-                Box::new(move |args: &T| C::upgrade(&check).is_some() && inner(args))
+                Box::new(Bound::<C, _>::new(receiver, move |_: &C, args: &T| {
+                    inner(args)
+                }))
             }
             ConnectionType::BlockingQueued => return Err(ConnectError::WouldDeadlock),
         };
@@ -419,6 +420,44 @@ impl<T: 'static> Signal<T> {
         self.list.get().map_or(0, |list| list.disconnect_all())
     }
 
+    /// Disconnects every slot bound to `receiver` (made with
+    /// [`connect_to`](Self::connect_to) or
+    /// [`connect_to_with`](Self::connect_to_with) and that receiver, or one
+    /// with the same identity); returns how many. Other connections stay.
+    ///
+    /// Called from a slot of `receiver` on this signal (or from what that
+    /// slot calls), the running slot is disconnected too, when the
+    /// emission that runs it ends: later emissions don't call it (an
+    /// emission nested in that one, after the slot returned, still may).
+    /// It is not in the count.
+    ///
+    /// Qt: `QObject::disconnect(sender, &Sender::signal, receiver, nullptr)`;
+    /// objects offer `disconnect_receiver` for all their signals (Qt's
+    /// `disconnect(sender, nullptr, receiver, nullptr)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use sigloop_signals::Signal;
+    ///
+    /// let (a, b) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    /// let signal = Signal::<i32>::new();
+    /// let _c1 = signal.connect_to(&a, |a, n| a.set(a.get() + n));
+    /// let _c2 = signal.connect_to(&a, |a, n| a.set(a.get() + 10 * n));
+    /// let _c3 = signal.connect_to(&b, |b, n| b.set(b.get() + n));
+    /// assert_eq!(signal.disconnect_receiver(&a), 2);
+    /// signal.emit(&1);
+    /// assert_eq!((a.get(), b.get()), (0, 1));
+    /// ```
+    pub fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        let identity = receiver.identity();
+        self.list
+            .get()
+            .map_or(0, |list| list.disconnect_receiver(identity))
+    }
+
     /// The connection list, once a connection was made (tests inspect it).
     #[cfg(test)]
     pub(crate) fn slot_list(&self) -> Option<&SlotList<T>> {
@@ -458,14 +497,39 @@ where
     T: 'static,
     F: FnMut(&C, &T) + 'static,
 {
-    let weak = receiver.downgrade();
-    Box::new(move |args| match C::upgrade(&weak) {
-        Some(receiver) => {
-            slot(&receiver, args);
-            true
+    Box::new(Bound::new(receiver, move |receiver: &C, args: &T| {
+        slot(receiver, args);
+        true
+    }))
+}
+
+/// A slot bound to a receiver, held weakly: it runs while the receiver
+/// lives, and says who the receiver is (for `disconnect_receiver`).
+struct Bound<C: Receiver, F> {
+    receiver: C::Weak,
+    slot: F,
+}
+
+impl<C: Receiver, F> Bound<C, F> {
+    fn new(receiver: &C, slot: F) -> Self {
+        Bound {
+            receiver: receiver.downgrade(),
+            slot,
         }
-        None => false,
-    })
+    }
+}
+
+impl<C: Receiver, T, F: FnMut(&C, &T) -> bool> Slot<T> for Bound<C, F> {
+    fn call(&mut self, args: &T) -> bool {
+        match C::upgrade(&self.receiver) {
+            Some(receiver) => (self.slot)(&receiver, args),
+            None => false,
+        }
+    }
+
+    fn receiver(&self) -> Option<usize> {
+        C::upgrade(&self.receiver).map(|r| r.identity())
+    }
 }
 
 /// A slot without receiver, for the current thread.
@@ -475,20 +539,18 @@ where
     F: FnMut(&T) + 'static,
 {
     Ok(match kind {
-        ConnectionType::Auto | ConnectionType::Direct => Box::new(move |args| {
+        ConnectionType::Auto | ConnectionType::Direct => slot_fn(move |args: &T| {
             slot(args);
             true
         }),
-        ConnectionType::Queued => {
-            let queued = local_queued(slot);
-            Box::new(queued)
-        }
+        ConnectionType::Queued => slot_fn(local_queued(None, slot)),
         ConnectionType::BlockingQueued => return Err(ConnectError::WouldDeadlock),
     })
 }
 
-/// Returns an emission handler that posts each call to this thread's loop.
-fn local_queued<T, F>(slot: F) -> impl FnMut(&T) -> bool
+/// Returns an emission handler that posts each call to this thread's loop,
+/// on behalf of `receiver` (its identity) if the slot has one.
+fn local_queued<T, F>(receiver: Option<usize>, slot: F) -> impl FnMut(&T) -> bool
 where
     T: Clone + 'static,
     F: FnMut(&T) + 'static,
@@ -497,7 +559,11 @@ where
     move |args: &T| {
         let shared = Rc::clone(&shared);
         let args = args.clone();
-        local_queue::post_local(Box::new(move || shared.call(args)));
+        let call: local_queue::LocalCall = Box::new(move || shared.call(args));
+        match receiver {
+            Some(receiver) => local_queue::post_local_for(receiver, call),
+            None => local_queue::post_local(call),
+        }
         true
     }
 }
@@ -510,7 +576,7 @@ where
     F: FnMut(&T) + Send + 'static,
 {
     let shared = Arc::new(SendSerial::new(slot));
-    Box::new(move |args: &T| {
+    slot_fn(move |args: &T| {
         let queued = match kind {
             ConnectionType::Direct => false,
             ConnectionType::Auto => !target.is_current_thread(),

@@ -29,8 +29,33 @@ use std::any::TypeId;
 use std::cell::{Cell, RefCell};
 use std::mem;
 
-/// A slot as stored: returns `false` when its receiver is gone.
-pub(crate) type SlotFn<T> = Box<dyn FnMut(&T) -> bool>;
+/// A slot as stored.
+pub(crate) type SlotFn<T> = Box<dyn Slot<T>>;
+
+/// What a list calls: a closure, or a closure bound to a receiver.
+pub(crate) trait Slot<T> {
+    /// Runs the slot; `false` when its receiver is gone.
+    fn call(&mut self, args: &T) -> bool;
+
+    /// The identity of the live receiver the slot is bound to, if any
+    /// (Qt's `disconnect(sender, nullptr, receiver, nullptr)` asks it).
+    fn receiver(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Boxes a closure as a slot (the bound makes its argument's lifetime
+/// general, which `Box::new` alone does not infer).
+pub(crate) fn slot_fn<T, F: FnMut(&T) -> bool + 'static>(f: F) -> SlotFn<T> {
+    Box::new(f)
+}
+
+impl<T, F: FnMut(&T) -> bool> Slot<T> for F {
+    #[inline]
+    fn call(&mut self, args: &T) -> bool {
+        self(args)
+    }
+}
 
 /// What unique connections compare: receiver identity and slot type.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -208,18 +233,28 @@ impl<T> Entries<T> {
 pub(crate) struct SlotList<T> {
     /// In connection order, so in id order.
     entries: RefCell<Entries<T>>,
-    /// Connections made while an emission held `entries`. Boxed: most lists
-    /// never have one. A `Cell`, taken out and put back by
-    /// [`with_pending`](Self::with_pending), so 8 bytes with no borrow flag.
-    // A `Vec` is 24 bytes in every signal's list; the box is 8 and the
-    // vector only exists while an emission has connections waiting.
-    #[allow(clippy::box_collection)]
-    pending: Cell<Option<Box<Vec<Entry<T>>>>>,
+    /// What an emission in progress left for when it ends: connections
+    /// made meanwhile, receivers disconnected while their slots ran.
+    /// Boxed: most lists never have any. A `Cell`, taken out and put back
+    /// by [`with_pending`](Self::with_pending), so 8 bytes with no borrow
+    /// flag.
+    pending: Cell<Option<Box<Pending<T>>>>,
     /// The id of the latest connection.
     last_id: Cell<Id>,
     /// Dead entries or pending connections wait for [`settle`](Self::settle).
     dirty: Cell<bool>,
     pub(crate) blocked: Cell<bool>,
+}
+
+/// See [`SlotList::pending`].
+#[derive(Default)]
+struct Pending<T> {
+    /// Connections made while an emission held the list.
+    entries: Vec<Entry<T>>,
+    /// Receivers whose connections were broken while some of their slots
+    /// ran (out of their entries, so not recognisable then): checked again
+    /// when the outermost emission ends.
+    receivers: Vec<usize>,
 }
 
 /// The type-erased side of a list that a `Connection` talks to.
@@ -256,9 +291,23 @@ impl<T> SlotList<T> {
     /// run user code: the vector is out of its cell meanwhile.
     fn with_pending<R>(&self, f: impl FnOnce(&[Entry<T>]) -> R) -> R {
         let pending = self.pending.take();
-        let result = f(pending.as_deref().map_or(&[], Vec::as_slice));
+        let result = f(pending.as_deref().map_or(&[], |p| p.entries.as_slice()));
         self.pending.set(pending);
         result
+    }
+
+    /// Changes the pending state, boxing it on first use. `f` must not run
+    /// user code.
+    fn update_pending(&self, f: impl FnOnce(&mut Pending<T>)) {
+        let mut pending = self.pending.take().unwrap_or_else(|| {
+            Box::new(Pending {
+                entries: Vec::new(),
+                receivers: Vec::new(),
+            })
+        });
+        f(&mut pending);
+        self.pending.set(Some(pending));
+        self.dirty.set(true);
     }
 
     /// Adds a slot; `None` if `unique` and an equal key is connected.
@@ -295,10 +344,7 @@ impl<T> SlotList<T> {
             Ok(mut entries) => entries.push(entry),
             Err(_) => {
                 // An emission is walking the list: join it when it ends.
-                let mut pending = self.pending.take().unwrap_or_default();
-                pending.push(entry);
-                self.pending.set(Some(pending));
-                self.dirty.set(true);
+                self.update_pending(|pending| pending.entries.push(entry));
             }
         }
         Some(id.to_u64())
@@ -386,18 +432,88 @@ impl<T> SlotList<T> {
         count
     }
 
+    /// Breaks every connection bound to the receiver with `identity`;
+    /// returns how many were broken at once. A slot of that receiver that
+    /// is running (this is called from it, or from what it calls) is out
+    /// of its entry: it is recognised, and its connection broken, when the
+    /// outermost emission of this list ends, and is not counted.
+    pub(crate) fn disconnect_receiver(&self, identity: usize) -> usize {
+        let mut dropped: Vec<SlotFn<T>> = Vec::new();
+        let mut running = false;
+        {
+            let mut check = |entries: &[Entry<T>]| {
+                for entry in entries.iter().filter(|e| e.live.get()) {
+                    match entry.slot.take() {
+                        Some(slot) if slot.receiver() == Some(identity) => {
+                            self.mark_dead(entry);
+                            dropped.push(slot);
+                        }
+                        Some(slot) => entry.slot.set(Some(slot)),
+                        None => running = true,
+                    }
+                }
+            };
+            check(self.entries.borrow().as_slice());
+            self.with_pending(check);
+        }
+        if running {
+            self.update_pending(|pending| pending.receivers.push(identity));
+        }
+        let count = dropped.len();
+        drop(dropped);
+        self.settle();
+        count
+    }
+
+    /// At the end of the outermost emission: breaks the connections of
+    /// the receivers disconnected while their slots ran (see
+    /// [`disconnect_receiver`](Self::disconnect_receiver)). Done here, not
+    /// after each call, so that an emission pays nothing for it.
+    fn disconnect_pending_receivers(&self) {
+        let receivers = match self.pending.take() {
+            Some(mut pending) => {
+                let receivers = std::mem::take(&mut pending.receivers);
+                self.pending.set(Some(pending));
+                receivers
+            }
+            None => return,
+        };
+        if receivers.is_empty() {
+            return;
+        }
+        let mut dropped: Vec<SlotFn<T>> = Vec::new();
+        {
+            let entries = self.entries.borrow();
+            for entry in entries.as_slice().iter().filter(|e| e.live.get()) {
+                if let Some(slot) = entry.slot.take() {
+                    if slot.receiver().is_some_and(|r| receivers.contains(&r)) {
+                        self.mark_dead(entry);
+                        dropped.push(slot);
+                    } else {
+                        entry.slot.set(Some(slot));
+                    }
+                }
+            }
+        }
+        drop(dropped);
+    }
+
     /// Once no emission holds the list: appends the pending connections
     /// and removes the dead entries, dropping their slots unborrowed.
     fn settle(&self) {
         if !self.dirty.get() {
             return;
         }
+        if self.entries.try_borrow_mut().is_err() {
+            return; // an outer emission settles when it ends
+        }
+        self.disconnect_pending_receivers();
         let removed = {
             let Ok(mut entries) = self.entries.try_borrow_mut() else {
                 return; // an outer emission settles when it ends
             };
             self.dirty.set(false);
-            let pending = self.pending.take().map_or_else(Vec::new, |p| *p);
+            let pending = self.pending.take().map_or_else(Vec::new, |p| p.entries);
             entries.settle(pending)
         };
         // A dead entry may still hold a slot (put back after its call, or
@@ -432,7 +548,7 @@ struct Running<'a, T> {
 impl<T> Running<'_, T> {
     #[inline]
     fn call(&mut self, args: &T) -> bool {
-        self.slot.as_mut().map_or(true, |slot| slot(args))
+        self.slot.as_mut().map_or(true, |slot| slot.call(args))
     }
 }
 

@@ -4,12 +4,15 @@
 //! processes for scenarios that need a descriptor limit or a private
 //! network namespace ([`isolate`]), and tests that need a real peer, which
 //! skip with a notice or fail when it is missing ([`peers`]).
+//! network namespace ([`isolate`]), and real-Qt peers in Python
+//! ([`python_peer`]).
 
 // Each test binary uses only part of these helpers.
 #![allow(dead_code)]
 
 pub mod isolate;
 pub mod peers;
+pub mod python_peer;
 pub mod recorder;
 pub mod scenarios;
 pub mod waits;

@@ -9,8 +9,10 @@
 //! - `memory.rs`: the devices behind [`DataStream::reader`] and
 //!   [`DataStream::writer`].
 
+mod date_time;
 mod memory;
 mod types;
+mod variant;
 mod version;
 
 #[cfg(test)]
@@ -22,8 +24,10 @@ use std::fmt;
 
 use crate::io_device::IoDevice;
 
+pub use date_time::{Date, DateTime, Time, TimeSpec, Uuid};
 use memory::{SliceDevice, VecDevice};
 pub use types::{ReadFrom, WriteTo};
+pub use variant::Variant;
 pub use version::DataStreamVersion;
 
 /// Qt's marker for a null string or byte array in place of a size.
@@ -192,7 +196,9 @@ enum Backing<'a> {
 ///   marker);
 /// - [`writer`](Self::writer) appends to its vector (Qt's
 ///   `QDataStream(QByteArray *, WriteOnly)` writes from the start);
-/// - there is no `QVariant`, and no `char32_t` (write a `u32`).
+/// - [`Variant`] covers the `QVariant` types network programs send (see
+///   there), not GUI or user types; there is no `char32_t` (write a
+///   `u32`).
 ///
 /// Qt: `QDataStream`.
 ///
@@ -226,6 +232,8 @@ pub struct DataStream<'a> {
     status: DataStreamStatus,
     /// Nesting depth of read transactions.
     depth: u32,
+    /// Nesting depth of the variant being read (see `variant.rs`).
+    variant_depth: u32,
 }
 
 impl DataStreamStatus {
@@ -252,6 +260,7 @@ impl<'a> DataStream<'a> {
             precision: FloatingPointPrecision::default(),
             status: DataStreamStatus::Ok,
             depth: 0,
+            variant_depth: 0,
         }
     }
 

@@ -52,6 +52,10 @@ impl SocketCore {
             self.raise(SocketError::Operation, text::BUSY);
             return;
         }
+        // A new attempt starts with no error: Qt resets it here, so a
+        // reconnect after a remote close or a refusal no longer reports
+        // the old one.
+        self.set_error(SocketError::Unknown, text::UNKNOWN);
         {
             let mut d = self.d.borrow_mut();
             d.open_mode = mode;

@@ -90,11 +90,7 @@ impl SocketCore {
         mode: BindMode,
     ) -> Result<(), SocketError> {
         if self.state() != SocketState::Unconnected {
-            // Qt warns from its engine and emits errorOccurred with the
-            // engine's (unset) error.
-            log::warn!("UdpSocket::bind() was not called in UnconnectedState");
-            self.raise(SocketError::Unknown, text::UNKNOWN);
-            return Err(SocketError::Unknown);
+            return Err(self.refuse_bind());
         }
         let dual = *address == SpecialAddress::Any;
         let target = address

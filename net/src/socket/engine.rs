@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use sigloop_core::__private::{IoHandler, IoRegistration, Lifecycle, Object, Readiness};
 use sigloop_core::{EventDispatcher, OpenMode, Timer};
-use sigloop_signals::Signal;
+use sigloop_signals::{Receiver, Signal};
 
 use super::lazy_queue::LazyQueue;
 use super::transport::Transport;
@@ -36,10 +36,10 @@ pub(crate) const READ_CHUNK: usize = READ_BUDGET;
 
 /// The signals of `QAbstractSocket` and its `QIODevice` base.
 ///
-/// Three that few applications connect (`host_found`, `about_to_close`,
-/// `read_channel_finished`) are made on first use: an idle connection
-/// then spends 56 bytes on signals, not 72. Emitting one that was never
-/// made reaches nobody, so it is skipped.
+/// Those few applications connect (`host_found`, `about_to_close`,
+/// `read_channel_finished` and the channel signals) are made on first
+/// use: an idle connection then spends 56 bytes on signals, not 96.
+/// Emitting one that was never made reaches nobody, so it is skipped.
 #[derive(Default)]
 pub(crate) struct SocketSignals {
     pub(crate) connected: Signal<()>,
@@ -57,6 +57,8 @@ struct RareSignals {
     host_found: Signal<()>,
     about_to_close: Signal<()>,
     read_channel_finished: Signal<()>,
+    channel_ready_read: Signal<i32>,
+    channel_bytes_written: Signal<(i32, u64)>,
 }
 
 impl RareSignals {
@@ -66,6 +68,33 @@ impl RareSignals {
             &self.about_to_close,
             &self.read_channel_finished,
         ]
+    }
+
+    fn block(&self, block: bool) {
+        for signal in self.each() {
+            signal.block_signals(block);
+        }
+        self.channel_ready_read.block_signals(block);
+        self.channel_bytes_written.block_signals(block);
+    }
+
+    fn disconnect_all(&self) {
+        for signal in self.each() {
+            signal.disconnect_all();
+        }
+        self.channel_ready_read.disconnect_all();
+        self.channel_bytes_written.disconnect_all();
+    }
+
+    fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        let units: usize = self
+            .each()
+            .into_iter()
+            .map(|signal| signal.disconnect_receiver(receiver))
+            .sum();
+        units
+            + self.channel_ready_read.disconnect_receiver(receiver)
+            + self.channel_bytes_written.disconnect_receiver(receiver)
     }
 }
 
@@ -80,6 +109,30 @@ impl SocketSignals {
 
     pub(crate) fn read_channel_finished(&self) -> &Signal<()> {
         &self.rare().read_channel_finished
+    }
+
+    pub(crate) fn channel_ready_read(&self) -> &Signal<i32> {
+        &self.rare().channel_ready_read
+    }
+
+    pub(crate) fn channel_bytes_written(&self) -> &Signal<(i32, u64)> {
+        &self.rare().channel_bytes_written
+    }
+
+    /// Qt's `channelReadyRead(0)`: after every `ready_read`, even one
+    /// suppressed as recursive.
+    pub(crate) fn emit_channel_ready_read(&self) {
+        if let Some(rare) = self.rare.get() {
+            rare.channel_ready_read.emit(&0);
+        }
+    }
+
+    /// Qt's `channelBytesWritten(0, n)`: after every `bytes_written` of a
+    /// stream socket, even one suppressed as recursive.
+    pub(crate) fn emit_channel_bytes_written(&self, n: u64) {
+        if let Some(rare) = self.rare.get() {
+            rare.channel_bytes_written.emit(&(0, n));
+        }
     }
 
     pub(crate) fn emit_host_found(&self) {
@@ -104,10 +157,7 @@ impl SocketSignals {
         self.rare.get_or_init(|| {
             let rare = Box::<RareSignals>::default();
             // Made while the socket's signals are blocked: blocked too.
-            let blocked = self.state_changed.signals_blocked();
-            for signal in rare.each() {
-                signal.block_signals(blocked);
-            }
+            rare.block(self.state_changed.signals_blocked());
             rare
         })
     }
@@ -118,8 +168,10 @@ impl SocketSignals {
 
     fn block(&self, block: bool) -> bool {
         let was = self.state_changed.block_signals(block);
-        let rare = self.rare.get().map(|r| r.each()).into_iter().flatten();
-        for signal in self.common().into_iter().chain(rare) {
+        if let Some(rare) = self.rare.get() {
+            rare.block(block);
+        }
+        for signal in self.common() {
             signal.block_signals(block);
         }
         self.error_occurred.block_signals(block);
@@ -127,9 +179,28 @@ impl SocketSignals {
         was
     }
 
+    /// Breaks every connection of these signals to `receiver`.
+    fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        let rare = self
+            .rare
+            .get()
+            .map_or(0, |r| r.disconnect_receiver(receiver));
+        let units: usize = self
+            .common()
+            .into_iter()
+            .map(|signal| signal.disconnect_receiver(receiver))
+            .sum();
+        rare + units
+            + self.state_changed.disconnect_receiver(receiver)
+            + self.error_occurred.disconnect_receiver(receiver)
+            + self.bytes_written.disconnect_receiver(receiver)
+    }
+
     fn disconnect_all(&self) {
-        let rare = self.rare.get().map(|r| r.each()).into_iter().flatten();
-        for signal in self.common().into_iter().chain(rare) {
+        if let Some(rare) = self.rare.get() {
+            rare.disconnect_all();
+        }
+        for signal in self.common() {
             signal.disconnect_all();
         }
         self.state_changed.disconnect_all();
@@ -391,13 +462,13 @@ impl Data {
         }
     }
 
-    /// Forgets both endpoints and the peer name (Qt clears them once the
-    /// socket is unconnected).
+    /// Forgets both endpoints once the socket is unconnected, as Qt does.
+    /// The peer name stays: Qt 6.11 keeps it after every close path and a
+    /// failed connect, until the next `connect_to_host` replaces it.
     pub(crate) fn clear_endpoints(&mut self) {
         self.peer = PackedEndpoint::default();
         self.local = PackedEndpoint::default();
         if let Some(rare) = self.rare_if_any() {
-            rare.peer_name.clear();
             rare.peer_scope.clear();
             rare.local_scope.clear();
         }
@@ -532,6 +603,15 @@ impl SocketCore {
         self.sig.error_occurred.emit(&error);
     }
 
+    /// `bind` on a socket that is not `Unconnected`: Qt's engine warns and
+    /// the socket emits `errorOccurred(UnknownSocketError)`, the engine's
+    /// unset error; the call fails with that code.
+    pub(crate) fn refuse_bind(&self) -> SocketError {
+        log::warn!("bind() was not called in UnconnectedState");
+        self.raise(SocketError::Unknown, super::text::UNKNOWN);
+        SocketError::Unknown
+    }
+
     /// Registers `stream` with the loop for reads and writes, once: edge
     /// triggered, never re-registered, readiness tracked in `Data`.
     pub(crate) fn register(&self, stream: &mut Transport) -> std::io::Result<IoRegistration> {
@@ -612,6 +692,12 @@ impl SocketCore {
 
     pub(crate) fn block_signals(&self, block: bool) -> bool {
         self.sig.block(block)
+    }
+
+    /// Qt's `disconnect(socket, nullptr, receiver, nullptr)`: every signal,
+    /// `destroyed` too.
+    pub(crate) fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
+        self.sig.disconnect_receiver(receiver) + self.life.destroyed().disconnect_receiver(receiver)
     }
 
     pub(crate) fn signals_blocked(&self) -> bool {
@@ -759,5 +845,16 @@ mod tests {
         let stream = size_of::<Option<super::Transport>>();
         assert!(size_of::<super::SocketCore>() - stream <= 200 - 8);
         assert!(size_of::<super::Data>() - stream <= 104 - 8);
+    }
+
+    /// The signals few connect, the channel ones included, are boxed on
+    /// first use: a socket's signals stay seven words.
+    #[test]
+    fn rare_signals_cost_an_idle_socket_nothing() {
+        assert_eq!(std::mem::size_of::<super::SocketSignals>(), 56);
+        let signals = super::SocketSignals::default();
+        signals.emit_channel_ready_read();
+        signals.emit_channel_bytes_written(1);
+        assert!(signals.rare.get().is_none(), "emitting makes nothing");
     }
 }

@@ -196,17 +196,12 @@ impl SocketCore {
     /// Emits `ready_read` unless a `ready_read` slot is already running
     /// (Qt never emits it recursively).
     pub(crate) fn emit_ready_read(&self) {
-        if self.in_ready_read.replace(true) {
-            return;
+        if !self.in_ready_read.replace(true) {
+            let _reset = Reset(&self.in_ready_read);
+            self.sig.ready_read.emit(&());
         }
-        struct Reset<'a>(&'a Cell<bool>);
-        impl Drop for Reset<'_> {
-            fn drop(&mut self) {
-                self.0.set(false);
-            }
-        }
-        let _reset = Reset(&self.in_ready_read);
-        self.sig.ready_read.emit(&());
+        // Qt emits this one recursively too.
+        self.sig.emit_channel_ready_read();
     }
 
     /// Called after the application consumed from the read buffer:
@@ -393,17 +388,12 @@ impl SocketCore {
     }
 
     fn emit_bytes_written(&self, n: u64) {
-        if self.in_bytes_written.replace(true) {
-            return;
+        if !self.in_bytes_written.replace(true) {
+            let _reset = Reset(&self.in_bytes_written);
+            self.sig.bytes_written.emit(&n);
         }
-        struct Reset<'a>(&'a Cell<bool>);
-        impl Drop for Reset<'_> {
-            fn drop(&mut self) {
-                self.0.set(false);
-            }
-        }
-        let _reset = Reset(&self.in_bytes_written);
-        self.sig.bytes_written.emit(&n);
+        // Qt emits this one recursively too.
+        self.sig.emit_channel_bytes_written(n);
     }
 
     /// Qt: `QAbstractSocket::flush()`: write what the OS takes now.
@@ -424,5 +414,14 @@ impl Drop for ReadAgainOnUnwind<'_> {
         if self.armed && std::thread::panicking() {
             self.core.read_again();
         }
+    }
+}
+
+/// Clears a "slot running" flag when the emission ends, or unwinds.
+struct Reset<'a>(&'a Cell<bool>);
+
+impl Drop for Reset<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
     }
 }
