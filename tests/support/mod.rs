@@ -10,6 +10,7 @@
 
 pub mod isolate;
 pub mod peers;
+pub mod proxy_scenarios;
 pub mod recorder;
 pub mod scenarios;
 pub mod waits;

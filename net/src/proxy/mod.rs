@@ -42,6 +42,7 @@ pub mod http;
 mod network_proxy;
 mod proxy_type;
 mod query;
+mod request;
 pub mod socks5;
 mod system;
 mod url;
@@ -60,5 +61,6 @@ pub use factory::{
 pub use network_proxy::NetworkProxy;
 pub use proxy_type::{ProxyCapabilities, ProxyType};
 pub use query::{NetworkProxyQuery, QueryType};
+pub use request::ProxyAuthenticationRequest;
 pub use system::system_proxy_for_query;
 pub use url::ProxyUrlError;

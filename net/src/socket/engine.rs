@@ -56,6 +56,7 @@ struct RareSignals {
     host_found: Signal<()>,
     about_to_close: Signal<()>,
     read_channel_finished: Signal<()>,
+    proxy_authentication_required: Signal<crate::proxy::ProxyAuthenticationRequest>,
 }
 
 impl RareSignals {
@@ -79,6 +80,21 @@ impl SocketSignals {
 
     pub(crate) fn read_channel_finished(&self) -> &Signal<()> {
         &self.rare().read_channel_finished
+    }
+
+    pub(crate) fn proxy_authentication_required(
+        &self,
+    ) -> &Signal<crate::proxy::ProxyAuthenticationRequest> {
+        &self.rare().proxy_authentication_required
+    }
+
+    pub(crate) fn emit_proxy_authentication_required(
+        &self,
+        request: &crate::proxy::ProxyAuthenticationRequest,
+    ) {
+        if let Some(rare) = self.rare.get() {
+            rare.proxy_authentication_required.emit(request);
+        }
     }
 
     pub(crate) fn emit_host_found(&self) {
@@ -107,6 +123,7 @@ impl SocketSignals {
             for signal in rare.each() {
                 signal.block_signals(blocked);
             }
+            rare.proxy_authentication_required.block_signals(blocked);
             rare
         })
     }
@@ -123,6 +140,9 @@ impl SocketSignals {
         }
         self.error_occurred.block_signals(block);
         self.bytes_written.block_signals(block);
+        if let Some(rare) = self.rare.get() {
+            rare.proxy_authentication_required.block_signals(block);
+        }
         was
     }
 
@@ -134,6 +154,9 @@ impl SocketSignals {
         self.state_changed.disconnect_all();
         self.error_occurred.disconnect_all();
         self.bytes_written.disconnect_all();
+        if let Some(rare) = self.rare.get() {
+            rare.proxy_authentication_required.disconnect_all();
+        }
     }
 }
 
@@ -237,6 +260,10 @@ pub(crate) struct Rare {
     pub(crate) read_buffer_size: i64,
     pub(crate) peer_scope: String,
     pub(crate) local_scope: String,
+    /// The proxy set with `set_proxy` and a proxied connection's state
+    /// (see `proxied.rs`); boxed again, so a socket without a proxy pays
+    /// one pointer here.
+    pub(crate) proxy: Option<Box<super::proxied::ProxyRare>>,
 }
 
 impl Default for Rare {
@@ -251,6 +278,7 @@ impl Default for Rare {
             read_buffer_size: 0,
             peer_scope: String::new(),
             local_scope: String::new(),
+            proxy: None,
         }
     }
 }
