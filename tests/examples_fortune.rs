@@ -431,3 +431,28 @@ fn bad_command_lines_are_refused_with_usage() {
         );
     }
 }
+
+#[test]
+fn fortune_client_reports_a_proxy_error_by_qt_name_and_text() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("socks5h://127.0.0.1:{free}");
+    let output = run(
+        "fortune_client",
+        &[
+            "--host",
+            "fortune.sigloop.invalid",
+            "--port",
+            "7",
+            "--proxy",
+            &url,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: ProxyConnectionRefusedError: Connection to proxy refused\n"
+    );
+}
