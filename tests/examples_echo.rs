@@ -184,8 +184,10 @@ fn client_fails_with_a_message_when_nothing_listens() {
     let output = client(&["--port", &port, "--host", "127.0.0.1", "--message", "hi"]);
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("Connection refused"), "stderr: {stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: ConnectionRefusedError: Connection refused\n"
+    );
 }
 
 #[test]

@@ -138,6 +138,22 @@ fn a_udp_socket_refuses_a_proxy_instead_of_bypassing_it() {
     socket.connect_to_host("127.0.0.1", 9);
     assert_eq!(socket.error(), SocketError::UnsupportedSocketOperation);
     assert_eq!(socket.state(), SocketState::Unconnected);
+    // Nor does it bind or send around it.
+    assert_eq!(
+        socket.bind_port(0, sigloop::net::BindMode::DEFAULT_FOR_PLATFORM),
+        Err(SocketError::UnsupportedSocketOperation)
+    );
+    assert_eq!(
+        socket.write_datagram(b"x", &"127.0.0.1".parse().expect("address"), 9),
+        Err(SocketError::UnsupportedSocketOperation)
+    );
+    assert_eq!(socket.state(), SocketState::Unconnected);
+    // With NoProxy it binds as usual.
+    socket.set_proxy(NetworkProxy::no_proxy());
+    assert_eq!(
+        socket.bind_port(0, sigloop::net::BindMode::DEFAULT_FOR_PLATFORM),
+        Ok(())
+    );
 }
 
 /// `NoProxy` set on the socket connects directly, even when an
@@ -202,8 +218,8 @@ fn socks5_retries_with_the_slots_credentials_on_a_new_connection() {
     assert_eq!(second.0, [5, 1, 2], "credentials: method 02 offered");
     assert_eq!(second.1, b"alice:secret");
     assert_eq!(second.2, "127.0.0.1:7");
-    // The credentials stay with the socket's proxy setting? Qt keeps them
-    // with the proxy in use, not the one set: the setting is unchanged.
+    // Qt keeps the slot's credentials with the proxy in use, not with the
+    // setting: `proxy()` is unchanged.
     assert_eq!(socket.proxy().user(), "");
 }
 
@@ -356,4 +372,76 @@ fn wait_for_connected_through_a_proxy() {
     assert_eq!(socket.state(), SocketState::Connected);
     assert_eq!(socket.read_all().expect("read"), b"hello");
     settle(Duration::from_millis(10));
+}
+
+/// A proxy that accepts but never answers: each attempt ends at the
+/// connect timeout, and an IP target gets Qt's second attempt.
+#[test]
+fn a_silent_proxy_times_out_attempt_by_attempt() {
+    let (proxy_port, held) = serve(2, |_, mut s| {
+        // Keep the connection open, silent, until the client gives up.
+        let mut buf = [0; 64];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let socket = TcpSocket::new();
+    socket.set_connect_timeout(Duration::from_millis(200));
+    socket.set_proxy(NetworkProxy::new(
+        ProxyType::Socks5,
+        "127.0.0.1",
+        proxy_port,
+    ));
+    let errors = counter(socket.error_occurred());
+    socket.connect_to_host("127.0.0.1", 7);
+    run_until("the timeout", || errors.get() == 1);
+    assert_eq!(socket.state(), SocketState::Unconnected);
+    assert_eq!(socket.error(), SocketError::SocketTimeout);
+    assert_eq!(socket.error_string(), "Connection timed out");
+    // Both connections were made and closed by the client.
+    for _ in 0..2 {
+        held.recv_timeout(Duration::from_secs(10))
+            .expect("a connection");
+    }
+}
+
+/// A slot may abort the socket while the proxy waits for credentials:
+/// nothing more happens, and the socket can connect again.
+#[test]
+fn aborting_from_the_credentials_slot_ends_the_attempt() {
+    let (proxy_port, _seen) = serve(2, |i, mut s| {
+        let _ = read_exact(&mut s, 3);
+        if i == 0 {
+            s.write_all(&[5, 0xff]).expect("write");
+            let mut buf = [0; 16];
+            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+            return;
+        }
+        s.write_all(&[5, 0]).expect("write");
+        let _ = socks_request(&mut s);
+        s.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 80])
+            .expect("write");
+        echo(s);
+    });
+    let socket = TcpSocket::new();
+    socket.set_proxy(NetworkProxy::new(
+        ProxyType::Socks5,
+        "127.0.0.1",
+        proxy_port,
+    ));
+    let aborted = Rc::new(Cell::new(false));
+    let a = aborted.clone();
+    let _c = socket
+        .proxy_authentication_required()
+        .connect_to(&socket, move |s, _| {
+            if !a.replace(true) {
+                s.abort();
+            }
+        });
+    let errors = counter(socket.error_occurred());
+    socket.connect_to_host("127.0.0.1", 7);
+    run_until("the abort", || aborted.get());
+    assert_eq!(socket.state(), SocketState::Unconnected);
+    settle(Duration::from_millis(50));
+    assert_eq!(errors.get(), 0, "an abort reports no error");
+    socket.connect_to_host("127.0.0.1", 7);
+    ping_through(&socket);
 }

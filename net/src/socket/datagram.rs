@@ -95,6 +95,12 @@ impl SocketCore {
             self.raise(SocketError::Unknown, text::UNKNOWN);
             return Err(SocketError::Unknown);
         }
+        // Qt binds a proxied socket at the proxy (SOCKS5 `UDP ASSOCIATE`),
+        // not wired here yet: refuse rather than bypass the proxy.
+        if !self.resolve_proxy("", port) {
+            self.raise(SocketError::UnsupportedSocketOperation, text::UNSUPPORTED);
+            return Err(SocketError::UnsupportedSocketOperation);
+        }
         let dual = *address == SpecialAddress::Any;
         let target = address
             .to_socket_addr(port)
