@@ -445,3 +445,39 @@ fn aborting_from_the_credentials_slot_ends_the_attempt() {
     socket.connect_to_host("127.0.0.1", 7);
     ping_through(&socket);
 }
+
+/// A proxy whose address swallows the SYNs: Qt's proxy timeout error, one
+/// attempt (a proxy error ends the plan). Runs in a child inside a private
+/// network namespace where 198.51.100.0/24 is routed into `lo` and
+/// answered by nobody, so nothing leaves the machine.
+#[test]
+fn a_proxy_that_never_answers_the_connect_times_out() {
+    use support::isolate::{self, is_child_for, run_test_in_child, Isolation};
+    let name = "a_proxy_that_never_answers_the_connect_times_out";
+    if !is_child_for(name) {
+        return run_test_in_child(Isolation::NetNs(support::scenarios::BLACKHOLE_SETUP), name);
+    }
+    isolate::assert_private_netns();
+    for (proxy_type, text) in [
+        (ProxyType::Socks5, "Connection to proxy timed out"),
+        (ProxyType::Http, "Proxy server connection timed out"),
+    ] {
+        let socket = TcpSocket::new();
+        let trace = Trace::new();
+        let _rec = SocketRecorder::attach(&socket, &trace, Record::default());
+        socket.set_connect_timeout(Duration::from_millis(300));
+        socket.set_proxy(NetworkProxy::new(proxy_type, "198.51.100.1", 1080));
+        socket.connect_to_host("127.0.0.1", 7);
+        run_until("the timeout", || socket.state() == SocketState::Unconnected);
+        assert_eq!(
+            trace.lines(),
+            [
+                "stateChanged HostLookupState".to_owned(),
+                "stateChanged ConnectingState".to_owned(),
+                "hostFound".to_owned(),
+                "stateChanged UnconnectedState".to_owned(),
+                format!("errorOccurred ProxyConnectionTimeoutError '{text}'"),
+            ]
+        );
+    }
+}
