@@ -357,3 +357,19 @@ fn client_reports_a_proxy_error_by_qt_name_and_text() {
         "a bad URL is a bad command line"
     );
 }
+
+#[test]
+fn server_reports_a_port_in_use_by_qt_name_and_text() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let output = Command::new(example("echo_server"))
+        .args(["--port", &port, "--host", "127.0.0.1"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("echo_server runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: AddressInUseError: The bound address is already in use\n"
+    );
+}
