@@ -305,19 +305,8 @@ impl SocketCore {
             self.proxy_ready();
             return;
         }
-        let outcome = {
-            let d = self.d.borrow();
-            let Some(stream) = d.stream.as_ref() else {
-                return;
-            };
-            match stream.take_error() {
-                Ok(Some(err)) | Err(err) => Err(err),
-                Ok(None) => match stream.peer_addr() {
-                    Ok(peer) => Ok(Some(peer)),
-                    Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(None),
-                    Err(err) => Err(err),
-                },
-            }
+        let Some(outcome) = self.connect_outcome() else {
+            return;
         };
         match outcome {
             Ok(Some(peer)) => self.connection_made(Some(peer)),
@@ -329,6 +318,22 @@ impl SocketCore {
                 self.connect_to_next_address();
             }
         }
+    }
+
+    /// Where the stream's connect stands: the peer once connected,
+    /// `Ok(None)` while pending, the error if it failed; `None` without a
+    /// stream.
+    pub(super) fn connect_outcome(&self) -> Option<io::Result<Option<SocketAddr>>> {
+        let d = self.d.borrow();
+        let stream = d.stream.as_ref()?;
+        Some(match stream.take_error() {
+            Ok(Some(err)) | Err(err) => Err(err),
+            Ok(None) => match stream.peer_addr() {
+                Ok(peer) => Ok(Some(peer)),
+                Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(None),
+                Err(err) => Err(err),
+            },
+        })
     }
 
     /// Qt: `fetchConnectionParameters`: `Connected`, then `connected`.

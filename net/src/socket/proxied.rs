@@ -485,28 +485,14 @@ impl SocketCore {
     /// Checks the control connection; on success starts the handshake.
     /// `false` when it is not (yet) connected.
     fn control_connected(&self) -> bool {
-        let outcome = {
-            let d = self.d.borrow();
-            let Some(stream) = d.stream.as_ref() else {
-                return false;
-            };
-            match stream.take_error() {
-                Ok(Some(err)) | Err(err) => Err(err),
-                Ok(None) => match stream.peer_addr() {
-                    Ok(_) => Ok(true),
-                    Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(false),
-                    Err(err) => Err(err),
-                },
-            }
-        };
-        match outcome {
-            Ok(true) => {
+        match self.connect_outcome() {
+            None | Some(Ok(None)) => false,
+            Some(Ok(Some(_))) => {
                 self.with_run(|run| run.phase = Phase::Handshaking);
                 self.with_handshake(Handshake::proxy_connected);
                 true
             }
-            Ok(false) => false,
-            Err(err) => {
+            Some(Err(err)) => {
                 let (error, text) = from_io(Op::Connect, &err);
                 if let Some(event) = self.with_handshake(|h| h.control_socket_error(error, &text)) {
                     self.on_event(event);
