@@ -10,8 +10,9 @@
 //!
 //! On success stdout is exactly `FORTUNE <text>` and a newline (`NULL
 //! FORTUNE` for a null `QString`), and the exit status is 0. On a socket
-//! error or a timeout (10 seconds per blocking call, 30 in all) a message
-//! goes to stderr and the exit status is 1; a bad command line exits with 2.
+//! error or a timeout (10 seconds per blocking call, 30 in all) stderr says
+//! `error: <ErrorName>: <Qt's text>` and the exit status is 1; a bad
+//! command line exits with 2.
 //!
 //! Qt class → sigloop mapping used here:
 //!
@@ -109,14 +110,15 @@ fn fetch_fortune(host: &str, port: u16) -> Result<Option<String>, String> {
     let socket = TcpSocket::new();
     socket.connect_to_host(host, port);
     if !socket.wait_for_connected(Some(WAIT)) {
-        return Err(format!("cannot connect: {}", socket.error_string()));
+        return Err(format!("{}: {}", socket.error(), socket.error_string()));
     }
     let mut input = DataStream::new(&socket);
     input.set_version(DataStreamVersion::QT_4_0);
     loop {
         if !socket.wait_for_ready_read(Some(WAIT)) {
             return Err(format!(
-                "no complete fortune: {} ({} bytes buffered)",
+                "{}: {} (no complete fortune; {} bytes buffered)",
+                socket.error(),
                 socket.error_string(),
                 socket.bytes_available()
             ));
@@ -150,7 +152,7 @@ fn show_result(answer: Result<Option<String>, String>) {
             }
         }
         Err(problem) => {
-            eprintln!("blocking_fortune_client: {problem}");
+            eprintln!("error: {problem}");
             FAILED
         }
     };

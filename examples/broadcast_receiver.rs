@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         port,
         BindMode::SHARE_ADDRESS,
     ) {
-        eprintln!("broadcast_receiver: bind: {err}: {}", socket.error_string());
+        eprintln!("error: {err}: {}", socket.error_string());
         return ExitCode::FAILURE;
     }
     println!("listening on port {}", socket.local_port());

@@ -96,7 +96,7 @@ fn main() -> ExitCode {
         match socket.write_datagram(datagram.as_bytes(), &args.dest, args.port) {
             Ok(_) => println!("Now broadcasting datagram {message_no}"),
             Err(err) => {
-                eprintln!("broadcast_sender: {err}: {}", socket.error_string());
+                eprintln!("error: {err}: {}", socket.error_string());
                 EventDispatcher::exit(1);
                 return;
             }

@@ -88,7 +88,7 @@ fn main() -> ExitCode {
     // The server: Qt's Server::sendFortune for every connection.
     let server = TcpServer::new();
     if let Err(err) = server.listen(&HostAddress::from(SpecialAddress::LocalHost), 0) {
-        eprintln!("demo: cannot listen: {err} ({})", server.error_string());
+        eprintln!("error: {err}: {}", server.error_string());
         return ExitCode::FAILURE;
     }
     println!(

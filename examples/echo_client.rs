@@ -2,12 +2,21 @@
 //! have come back, prints them and exits.
 //!
 //! ```text
-//! echo_client --port N --host H --message TEXT
+//! echo_client --port N --host H --message TEXT [--proxy URL | --system-proxy]
 //! ```
 //!
+//! `--proxy` connects through a proxy given as a URL:
+//! `socks5://[user:password@]host:port` (names resolved here),
+//! `socks5h://…` (names resolved by the proxy) or `http://…` (HTTP
+//! `CONNECT`). `--system-proxy` takes the proxy from the environment
+//! (`all_proxy`, `http_proxy`, `no_proxy`; Qt's rule never proxies
+//! `localhost` or a loopback address then).
+//!
 //! On success stdout is exactly the echoed text and a newline, and the exit
-//! status is 0. On a socket error, or when the echo is not complete within
-//! 10 seconds, a message goes to stderr and the exit status is 1.
+//! status is 0. On a socket error stderr says `error: <ErrorName>: <Qt's
+//! text>` (e.g. `error: ProxyConnectionRefusedError: Connection to proxy
+//! refused`) and the exit status is 1, as when the echo is not complete
+//! within 10 seconds.
 //!
 //! Qt equivalent:
 //!
@@ -28,6 +37,7 @@
 //!     app.exit(1);
 //! });
 //! QTimer::singleShot(10000, [&] { std::fprintf(stderr, "timed out\n"); app.exit(1); });
+//! socket.setProxy(QNetworkProxy(QNetworkProxy::Socks5Proxy, "127.0.0.1", 1080)); // --proxy
 //! socket.connectToHost(host, port);
 //! return app.exec();
 //! ```
@@ -41,7 +51,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
 
-use sigloop::net::TcpSocket;
+use sigloop::net::{proxy, NetworkProxy, TcpSocket};
 use sigloop::{EventDispatcher, IoDevice, Timer};
 
 /// How long the whole exchange may take.
@@ -68,22 +78,32 @@ struct Args {
     host: String,
     port: u16,
     message: String,
+    proxy: Option<NetworkProxy>,
+    system_proxy: bool,
 }
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!("echo_client: {problem}");
-    eprintln!("usage: echo_client --port N --host H --message TEXT");
+    eprintln!("usage: echo_client --port N --host H --message TEXT [--proxy URL | --system-proxy]");
     ExitCode::from(2)
 }
 
 fn parse_args() -> Result<Args, String> {
-    let (mut host, mut port, mut message) = (None, None, None);
+    let (mut host, mut port, mut message, mut proxy) = (None, None, None, None);
+    let mut system_proxy = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--host" => host = Some(value("--host")?),
             "--message" => message = Some(value("--message")?),
+            "--proxy" => {
+                let url = value("--proxy")?;
+                let parsed = NetworkProxy::from_url(&url)
+                    .map_err(|e| format!("bad proxy URL {url:?}: {e}"))?;
+                proxy = Some(parsed);
+            }
+            "--system-proxy" => system_proxy = true,
             "--port" => {
                 let text = value("--port")?;
                 port = Some(
@@ -98,6 +118,8 @@ fn parse_args() -> Result<Args, String> {
         host: host.ok_or("--host is required")?,
         port: port.ok_or("--port is required")?,
         message: message.ok_or("--message is required")?,
+        proxy,
+        system_proxy,
     })
 }
 
@@ -132,12 +154,14 @@ fn main() -> ExitCode {
             }
         })
     };
-    let _error = socket.error_occurred().connect_to(&socket, |socket, _| {
-        if !DECIDED.get() {
-            eprintln!("echo_client: {}", socket.error_string());
-        }
-        finish(FAILED);
-    });
+    let _error = socket
+        .error_occurred()
+        .connect_to(&socket, |socket, error| {
+            if !DECIDED.get() {
+                eprintln!("error: {error}: {}", socket.error_string());
+            }
+            finish(FAILED);
+        });
     // A peer that closes before echoing everything also ends the wait.
     let _closed = socket.disconnected().connect(|_| {
         if !DECIDED.get() {
@@ -152,6 +176,12 @@ fn main() -> ExitCode {
         finish(FAILED);
     });
 
+    if args.system_proxy {
+        proxy::set_use_system_configuration(true);
+    }
+    if let Some(proxy) = args.proxy {
+        socket.set_proxy(proxy);
+    }
     socket.connect_to_host(&args.host, args.port);
     let code = EventDispatcher::exec();
     if code != OK {

@@ -99,12 +99,7 @@ fn main() -> ExitCode {
 
     let server = TcpServer::new();
     if let Err(err) = server.listen(&address, args.port) {
-        eprintln!(
-            "echo_server: cannot listen on {}:{}: {err} ({})",
-            args.host,
-            args.port,
-            server.error_string()
-        );
+        eprintln!("error: {err}: {}", server.error_string());
         return ExitCode::FAILURE;
     }
     println!("listening on {}", server.server_port());

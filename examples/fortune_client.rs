@@ -4,14 +4,23 @@
 //! exits.
 //!
 //! ```text
-//! fortune_client --host H --port N
+//! fortune_client --host H --port N [--proxy URL | --system-proxy]
 //! ```
+//!
+//! `--proxy` connects through a proxy given as a URL:
+//! `socks5://[user:password@]host:port` (names resolved here),
+//! `socks5h://…` (names resolved by the proxy) or `http://…` (HTTP
+//! `CONNECT`). `--system-proxy` takes the proxy from the environment
+//! (`all_proxy`, `http_proxy`, `no_proxy`; Qt's rule never proxies
+//! `localhost` or a loopback address then).
 //!
 //! On success stdout is exactly `FORTUNE <text>` and a newline (`NULL
 //! FORTUNE` for a null `QString`), and the exit status is 0. On a socket
-//! error, when the server closes before a whole fortune arrived, or when
-//! nothing complete arrived within 10 seconds, a message goes to stderr and
-//! the exit status is 1; a bad command line exits with 2.
+//! error stderr says `error: <ErrorName>: <Qt's text>` (e.g. `error:
+//! ProxyConnectionRefusedError: Connection to proxy refused`) and the exit
+//! status is 1, as when the server closes before a whole fortune arrived
+//! or nothing complete arrived within 10 seconds; a bad command line exits
+//! with 2.
 //!
 //! Qt class → sigloop mapping used here:
 //!
@@ -22,6 +31,8 @@
 //! | `QDataStream in(tcpSocket)` + `setVersion(QDataStream::Qt_4_0)` | [`DataStream::new`]`(&socket)` + [`DataStream::set_version`] |
 //! | `in.startTransaction(); in >> fortune; in.commitTransaction()` | `start_transaction`, `read::<Option<String>>()`, `commit_transaction` |
 //! | `QTimer::singleShot` (the timeout) | [`Timer::single_shot`] |
+//! | `QTcpSocket::setProxy` (`--proxy`) | [`TcpSocket::set_proxy`](sigloop::net::AbstractSocket::set_proxy) |
+//! | `QNetworkProxyFactory::setUseSystemConfiguration` (`--system-proxy`) | [`proxy::set_use_system_configuration`] |
 //!
 //! The heart of Qt's `Client::readFortune()`:
 //!
@@ -46,7 +57,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
 
-use sigloop::net::{SocketError, TcpSocket};
+use sigloop::net::{proxy, NetworkProxy, SocketError, TcpSocket};
 use sigloop::{DataStream, DataStreamStatus, DataStreamVersion, EventDispatcher, Timer};
 
 /// How long the whole exchange may take.
@@ -80,21 +91,31 @@ fn fail(message: &str) {
 struct Args {
     host: String,
     port: u16,
+    proxy: Option<NetworkProxy>,
+    system_proxy: bool,
 }
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!("fortune_client: {problem}");
-    eprintln!("usage: fortune_client --host H --port N");
+    eprintln!("usage: fortune_client --host H --port N [--proxy URL | --system-proxy]");
     ExitCode::from(2)
 }
 
 fn parse_args() -> Result<Args, String> {
-    let (mut host, mut port) = (None, None);
+    let (mut host, mut port, mut proxy) = (None, None, None);
+    let mut system_proxy = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--host" => host = Some(value("--host")?),
+            "--proxy" => {
+                let url = value("--proxy")?;
+                let parsed = NetworkProxy::from_url(&url)
+                    .map_err(|e| format!("bad proxy URL {url:?}: {e}"))?;
+                proxy = Some(parsed);
+            }
+            "--system-proxy" => system_proxy = true,
             "--port" => {
                 let text = value("--port")?;
                 port = Some(
@@ -108,6 +129,8 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args {
         host: host.ok_or("--host is required")?,
         port: port.ok_or("--port is required")?,
+        proxy,
+        system_proxy,
     })
 }
 
@@ -156,7 +179,12 @@ fn main() -> ExitCode {
         .error_occurred()
         .connect_to(&socket, |socket, error| match error {
             SocketError::RemoteHostClosed => {}
-            _ => fail(&socket.error_string()),
+            _ => {
+                if !DECIDED.get() {
+                    eprintln!("error: {error}: {}", socket.error_string());
+                }
+                finish(FAILED);
+            }
         });
     let _closed = {
         let fortune = fortune.clone();
@@ -170,6 +198,12 @@ fn main() -> ExitCode {
         fail(&format!("no complete fortune within {TIMEOUT:?}"));
     });
 
+    if args.system_proxy {
+        proxy::set_use_system_configuration(true);
+    }
+    if let Some(proxy) = args.proxy {
+        socket.set_proxy(proxy);
+    }
     socket.connect_to_host(&args.host, args.port);
     let code = EventDispatcher::exec();
     socket.abort();

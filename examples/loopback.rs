@@ -268,7 +268,7 @@ fn main() -> ExitCode {
     // Qt: Dialog::start.
     let server = TcpServer::new();
     if let Err(err) = server.listen(&HostAddress::from(SpecialAddress::LocalHost), 0) {
-        eprintln!("loopback: cannot listen: {err} ({})", server.error_string());
+        eprintln!("error: {err}: {}", server.error_string());
         return ExitCode::FAILURE;
     }
 

@@ -78,7 +78,7 @@ fn main() -> ExitCode {
     };
     let socket = UdpSocket::new();
     if let Err(err) = socket.bind(&HostAddress::from(any), port, BindMode::SHARE_ADDRESS) {
-        eprintln!("multicast_receiver: bind: {err}: {}", socket.error_string());
+        eprintln!("error: {err}: {}", socket.error_string());
         return ExitCode::FAILURE;
     }
     if !socket.join_multicast_group(&group, None) {

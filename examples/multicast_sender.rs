@@ -99,7 +99,7 @@ fn main() -> ExitCode {
         _ => SpecialAddress::AnyIPv6,
     };
     if let Err(err) = socket.bind(&HostAddress::from(any), 0, BindMode::DEFAULT_FOR_PLATFORM) {
-        eprintln!("multicast_sender: bind: {err}: {}", socket.error_string());
+        eprintln!("error: {err}: {}", socket.error_string());
         return ExitCode::FAILURE;
     }
     socket.set_socket_option(SocketOption::MulticastTtl, args.ttl);
@@ -110,7 +110,7 @@ fn main() -> ExitCode {
         match socket.write_datagram(datagram.as_bytes(), &args.group, args.port) {
             Ok(_) => println!("Now sending datagram {message_no}"),
             Err(err) => {
-                eprintln!("multicast_sender: {err}: {}", socket.error_string());
+                eprintln!("error: {err}: {}", socket.error_string());
                 EventDispatcher::exit(1);
                 return;
             }

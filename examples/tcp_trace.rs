@@ -7,6 +7,8 @@
 //!      <(cargo run -q --example tcp_trace | sed -E 's/^ +[0-9]+ms //')
 //! diff <(sed -E 's/^ +[0-9]+ms //' tests/oracle/qt-6.12-tcp-netns.txt) \
 //!      <(cargo run -q --example tcp_trace -- --netns | sed -E 's/^ +[0-9]+ms //')
+//! diff <(sed -E 's/^ +[0-9]+ms //' tests/oracle/qt-6.12-proxy-loopback.txt) \
+//!      <(cargo run -q --example tcp_trace -- --proxy | sed -E 's/^ +[0-9]+ms //')
 //! ```
 //!
 //! Expect differences only in numbers the kernel or the machine decides
@@ -14,7 +16,8 @@
 //! took) and where `tests/tcp_oracle.rs` documents a deliberate one.
 //!
 //! Options: `--netns` runs the scenarios of the namespace file (as root:
-//! each runs in its own `unshare -n`, only `lo` up); `--only a,b` picks
+//! each runs in its own `unshare -n`, only `lo` up); `--proxy` the proxy
+//! scenarios (SOCKS5 and HTTP `CONNECT` against scripted proxies); `--only a,b` picks
 //! scenarios by name. The descriptor-exhaustion scenarios run in a child
 //! under a 256-descriptor limit.
 
@@ -45,12 +48,15 @@ fn main() -> ExitCode {
     }
 
     let netns = args.iter().any(|a| a == "--netns");
+    let proxy = args.iter().any(|a| a == "--proxy");
     let only: Option<Vec<String>> = args
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|list| list.split(',').map(str::to_owned).collect());
-    let chosen = if netns {
+    let chosen = if proxy {
+        support::proxy_scenarios::proxy()
+    } else if netns {
         scenarios::netns()
     } else {
         scenarios::loopback()

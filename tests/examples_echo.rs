@@ -184,8 +184,10 @@ fn client_fails_with_a_message_when_nothing_listens() {
     let output = client(&["--port", &port, "--host", "127.0.0.1", "--message", "hi"]);
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("Connection refused"), "stderr: {stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: ConnectionRefusedError: Connection refused\n"
+    );
 }
 
 #[test]
@@ -248,4 +250,173 @@ fn a_peer_that_reads_slowly_gets_every_byte_back() {
         got += n;
     }
     sender.join().expect("the sender finished");
+}
+
+/// A minimal SOCKS5 relay on 127.0.0.1 for one client, for the `--proxy`
+/// tests: it checks the greeting, connects to the requested IPv4 target,
+/// or, for a name, to 127.0.0.1 at the requested port (the tests' names
+/// are under `.invalid`, which nothing resolves), then copies both ways.
+/// Its port, and the target it was asked for.
+fn socks5_relay() -> (u16, mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut client, _) = listener.accept().expect("accept");
+        let mut greeting = [0; 3];
+        client.read_exact(&mut greeting).expect("greeting");
+        assert_eq!(greeting, [5, 1, 0]);
+        client.write_all(&[5, 0]).expect("method");
+        let mut head = [0; 4];
+        client.read_exact(&mut head).expect("request");
+        let host = match head[3] {
+            1 => {
+                let mut ip = [0; 4];
+                client.read_exact(&mut ip).expect("ip");
+                std::net::Ipv4Addr::from(ip).to_string()
+            }
+            3 => {
+                let mut len = [0; 1];
+                client.read_exact(&mut len).expect("len");
+                let mut name = vec![0; len[0] as usize];
+                client.read_exact(&mut name).expect("name");
+                String::from_utf8(name).expect("name")
+            }
+            other => panic!("address type {other}"),
+        };
+        let mut port = [0; 2];
+        client.read_exact(&mut port).expect("port");
+        let port = u16::from_be_bytes(port);
+        let _ = tx.send(format!("{host}:{port}"));
+        let target = std::net::TcpStream::connect(("127.0.0.1", port)).expect("target");
+        client
+            .write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0])
+            .expect("reply");
+        let (mut c2, mut t2) = (
+            client.try_clone().expect("clone"),
+            target.try_clone().expect("clone"),
+        );
+        let up = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut c2, &mut t2);
+            let _ = t2.shutdown(std::net::Shutdown::Write);
+        });
+        let (mut target, mut client) = (target, client);
+        let _ = std::io::copy(&mut target, &mut client);
+        let _ = up.join();
+    });
+    (port, rx)
+}
+
+#[test]
+fn client_echoes_through_the_proxy_given_as_a_url() {
+    let server = Server::start();
+    let (proxy_port, asked) = socks5_relay();
+    let port = server.port.to_string();
+    let url = format!("socks5://127.0.0.1:{proxy_port}");
+    let output = client(&[
+        "--port",
+        &port,
+        "--host",
+        "127.0.0.1",
+        "--message",
+        "via socks",
+        "--proxy",
+        &url,
+    ]);
+    assert_echoed(&output, "via socks");
+    assert_eq!(
+        asked.recv_timeout(STEP).expect("the relay was asked"),
+        format!("127.0.0.1:{port}")
+    );
+}
+
+#[test]
+fn client_takes_the_system_proxy_and_lets_it_resolve_the_name() {
+    let server = Server::start();
+    let (proxy_port, asked) = socks5_relay();
+    let port = server.port.to_string();
+    let mut command = Command::new(example("echo_client"));
+    command
+        .args([
+            "--port",
+            &port,
+            "--host",
+            "echo.sigloop.invalid",
+            "--message",
+            "via the environment",
+            "--system-proxy",
+        ])
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("no_proxy")
+        .env_remove("NO_PROXY")
+        .env("all_proxy", format!("socks5h://127.0.0.1:{proxy_port}"))
+        .stdin(Stdio::null());
+    let output = command.output().expect("echo_client runs");
+    assert_echoed(&output, "via the environment");
+    assert_eq!(
+        asked.recv_timeout(STEP).expect("the relay was asked"),
+        format!("echo.sigloop.invalid:{port}")
+    );
+}
+
+#[test]
+fn client_reports_a_proxy_error_by_qt_name_and_text() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    for (scheme, text) in [
+        ("socks5", "Connection to proxy refused"),
+        ("http", "Proxy connection refused"),
+    ] {
+        let url = format!("{scheme}://127.0.0.1:{free}");
+        let output = client(&[
+            "--port",
+            "7",
+            "--host",
+            "127.0.0.1",
+            "--message",
+            "hi",
+            "--proxy",
+            &url,
+        ]);
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!("error: ProxyConnectionRefusedError: {text}\n")
+        );
+    }
+    let output = client(&[
+        "--port",
+        "7",
+        "--host",
+        "127.0.0.1",
+        "--message",
+        "hi",
+        "--proxy",
+        "ftp://x:1",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a bad URL is a bad command line"
+    );
+}
+
+#[test]
+fn server_reports_a_port_in_use_by_qt_name_and_text() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let output = Command::new(example("echo_server"))
+        .args(["--port", &port, "--host", "127.0.0.1"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("echo_server runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: AddressInUseError: The bound address is already in use\n"
+    );
 }

@@ -377,10 +377,10 @@ fn clients_fail_with_a_message_when_nothing_listens() {
             stderr(&output)
         );
         assert_eq!(stdout(&output), "", "{client}");
-        assert!(
-            stderr(&output).contains("Connection refused"),
-            "{client}: stderr {:?}",
-            stderr(&output)
+        assert_eq!(
+            stderr(&output),
+            "error: ConnectionRefusedError: Connection refused\n",
+            "{client}: Qt's error name and text"
         );
     }
 }
@@ -430,4 +430,29 @@ fn bad_command_lines_are_refused_with_usage() {
             stderr(&output)
         );
     }
+}
+
+#[test]
+fn fortune_client_reports_a_proxy_error_by_qt_name_and_text() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("socks5h://127.0.0.1:{free}");
+    let output = run(
+        "fortune_client",
+        &[
+            "--host",
+            "fortune.sigloop.invalid",
+            "--port",
+            "7",
+            "--proxy",
+            &url,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: ProxyConnectionRefusedError: Connection to proxy refused\n"
+    );
 }

@@ -49,6 +49,7 @@ use sigloop_signals::{Receiver, Signal};
 use socket2::SockRef;
 
 use crate::host_address::{HostAddress, NetworkLayerProtocol, SpecialAddress};
+use crate::proxy::{NetworkProxy, ProxyAuthenticationRequest};
 use crate::socket::engine::SocketCore;
 use crate::socket::{from_io, BindMode, Op, SocketError, SocketOption, SocketState, SocketType};
 
@@ -268,6 +269,26 @@ impl AbstractSocket {
     }
 
     /// Emitted when deleted with [`delete_later`](Self::delete_later).
+    /// A proxy asked for credentials. A slot fills them in on the
+    /// [`ProxyAuthenticationRequest`] and the connect retries with them
+    /// (SOCKS5: on a new connection to the proxy; HTTP: on the same one if
+    /// the proxy keeps it open); without them the connect fails with
+    /// [`SocketError::ProxyAuthenticationRequired`].
+    ///
+    /// Qt: `QAbstractSocket::proxyAuthenticationRequired(proxy, authenticator)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// let _c = socket.proxy_authentication_required().connect(|request| {
+    ///     request.set_credentials("alice", "secret");
+    /// });
+    /// ```
+    pub fn proxy_authentication_required(&self) -> &Signal<ProxyAuthenticationRequest> {
+        self.core.sig.proxy_authentication_required()
+    }
+
     /// Qt: `QObject::destroyed()`.
     ///
     /// # Examples
@@ -510,6 +531,55 @@ impl AbstractSocket {
     /// ```
     pub fn bind_port(&self, port: u16, mode: BindMode) -> Result<(), SocketError> {
         self.bind(&HostAddress::from(SpecialAddress::Any), port, mode)
+    }
+
+    // ----- proxy ---------------------------------------------------------
+
+    /// Sets the proxy for the next connect.
+    ///
+    /// A proxy of type [`ProxyType::Default`](crate::ProxyType::Default) (the default) means: ask the
+    /// application settings ([`proxy_for_query`](crate::proxy::proxy_for_query), which never
+    /// proxies `localhost` or a loopback literal). Any other proxy is used
+    /// as is, even for loopback; [`NetworkProxy::no_proxy`] connects
+    /// directly. A proxy without the capability the socket needs
+    /// (`TUNNELING` for TCP) makes `connect_to_host` fail with
+    /// [`SocketError::UnsupportedSocketOperation`], as does every proxy for
+    /// a [`UdpSocket`](crate::UdpSocket) for now (SOCKS5 `UDP ASSOCIATE` is
+    /// not wired to sockets yet).
+    ///
+    /// Through SOCKS5 or HTTP `CONNECT`, a host name is given to the proxy
+    /// to resolve when the proxy has `HOST_NAME_LOOKUP` (the socket goes
+    /// from `HostLookup` to `Connecting` with no `host_found`); the socket
+    /// stays `Connecting` until the proxy has opened the tunnel.
+    ///
+    /// Qt: `QAbstractSocket::setProxy()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{NetworkProxy, ProxyType, TcpSocket};
+    ///
+    /// let socket = TcpSocket::new();
+    /// socket.set_proxy(NetworkProxy::from_url("socks5h://alice:secret@127.0.0.1:1080").unwrap());
+    /// assert_eq!(socket.proxy().proxy_type(), ProxyType::Socks5);
+    /// ```
+    pub fn set_proxy(&self, proxy: NetworkProxy) {
+        self.core.set_proxy(proxy);
+    }
+
+    /// The proxy set with [`set_proxy`](Self::set_proxy) (type
+    /// [`ProxyType::Default`](crate::ProxyType::Default) if none).
+    ///
+    /// Qt: `QAbstractSocket::proxy()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{ProxyType, TcpSocket};
+    /// assert_eq!(TcpSocket::new().proxy().proxy_type(), ProxyType::Default);
+    /// ```
+    pub fn proxy(&self) -> NetworkProxy {
+        self.core.proxy()
     }
 
     // ----- state and errors --------------------------------------------

@@ -87,8 +87,8 @@ pub use host_info::{HostInfo, HostInfoError, LookupId};
 pub use network_datagram::NetworkDatagram;
 pub use network_interface::{InterfaceFlags, NetworkAddressEntry, NetworkInterface};
 pub use proxy::{
-    Authenticator, NetworkProxy, NetworkProxyFactory, NetworkProxyQuery, ProxyCapabilities,
-    ProxyType, QueryType,
+    Authenticator, NetworkProxy, NetworkProxyFactory, NetworkProxyQuery,
+    ProxyAuthenticationRequest, ProxyCapabilities, ProxyType, QueryType,
 };
 pub use socket::{BindMode, SocketError, SocketOption, SocketState, SocketType};
 pub use tcp_server::{TcpServer, WeakTcpServer};

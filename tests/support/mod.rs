@@ -12,6 +12,7 @@
 
 pub mod isolate;
 pub mod peers;
+pub mod proxy_scenarios;
 pub mod python_peer;
 pub mod recorder;
 pub mod scenarios;

@@ -1,5 +1,6 @@
-//! Tests that talk to a real peer (Qt through PySide6 today; proxies and
-//! openssl tomorrow) and what happens when the peer is not installed.
+//! Tests that talk to a real peer (Qt through PySide6, the proxies dante,
+//! microsocks, squid and tinyproxy) and what happens when the peer is not
+//! installed.
 //!
 //! Plain `cargo test` on a fresh clone must pass, so a test whose peer is
 //! missing does not run: it says so on stderr, uncaptured (the harness
@@ -20,7 +21,8 @@ pub const REQUIRE_ENV: &str = "SIGLOOP_REQUIRE_PEERS";
 
 /// How to install the peers and run the tests that need them.
 pub const HOW_TO_RUN: &str = "run `bash .ci/test` from the repository root: it installs the \
-                              peers (PySide6 into .venv) and runs every test with them";
+                              peers (PySide6 into .venv; the proxies, started by \
+                              .ci/proxies.sh) and runs every test with them";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,6 +44,26 @@ pub fn python(test: &str) -> Option<PathBuf> {
             "PySide6 (the Qt peer; {} is missing)",
             venv_python().display()
         ),
+        found,
+    )
+}
+
+/// A real proxy started by `.ci/proxies.sh`: where it listens, read from
+/// `SIGLOOP_PROXY_<NAME>` (`MICROSOCKS`, `MICROSOCKS_AUTH`, `DANTE`,
+/// `DANTE_AUTH`, `TINYPROXY_AUTH`, `SQUID_AUTH`), if set; see [`require`].
+#[track_caller]
+pub fn proxy(test: &str, name: &str) -> Option<std::net::SocketAddr> {
+    let var = format!("SIGLOOP_PROXY_{name}");
+    let found = std::env::var(&var).ok().map(|value| {
+        let address: std::net::SocketAddr = value
+            .parse()
+            .unwrap_or_else(|_| panic!("{var}={value:?} is not host:port"));
+        assert!(address.ip().is_loopback(), "{var} must be on loopback");
+        address
+    });
+    require(
+        test,
+        &format!("a real proxy ({var}; `bash .ci/proxies.sh cargo test` sets it)"),
         found,
     )
 }

@@ -196,7 +196,8 @@ struct Counts {
 }
 
 /// Writes a socket's signals into a [`Trace`], as the oracle's `attach`
-/// did: `stateChanged S`, `hostFound`, `connected`, `errorOccurred E 'text'`,
+/// did: `stateChanged S`, `hostFound`, `connected`, `proxyAuthenticationRequired`,
+/// `errorOccurred E 'text'`,
 /// `readChannelFinished`, `disconnected bytesAvailable=N`, and optionally
 /// `readyRead N` and `bytesWritten N`. `aboutToClose` is not recorded (the
 /// oracle did not either). The slots hold the socket weakly. Dropping the
@@ -217,6 +218,12 @@ impl SocketRecorder {
         connections.push(socket.host_found().connect(move |_| t.push("hostFound")));
         let t = trace.clone();
         connections.push(socket.connected().connect(move |_| t.push("connected")));
+        let t = trace.clone();
+        connections.push(
+            socket
+                .proxy_authentication_required()
+                .connect(move |_| t.push("proxyAuthenticationRequired")),
+        );
         let t = trace.clone();
         connections.push(socket.disconnected().connect_to(socket, move |s, _| {
             t.push(format!(

@@ -47,7 +47,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new(name: &'static str, trace: &Trace) -> Outcome {
+    /// An outcome with no facts yet.
+    pub fn new(name: &'static str, trace: &Trace) -> Outcome {
         Outcome {
             name,
             trace: trace.clone(),
@@ -58,12 +59,14 @@ impl Outcome {
         }
     }
 
-    fn extra(mut self, key: &str, value: impl ToString) -> Outcome {
+    /// Adds a fact the oracle printed.
+    pub fn extra(mut self, key: &str, value: impl ToString) -> Outcome {
         self.extras.push((key.to_owned(), value.to_string()));
         self
     }
 
-    fn fact(mut self, key: &str, value: impl ToString) -> Outcome {
+    /// Adds a fact for the tests only.
+    pub fn fact(mut self, key: &str, value: impl ToString) -> Outcome {
         self.facts.push((key.to_owned(), value.to_string()));
         self
     }

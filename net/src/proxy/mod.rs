@@ -3,9 +3,13 @@
 //! proxy, credentials, and the SOCKS5 and HTTP `CONNECT` handshakes as
 //! sans-I/O state machines.
 //!
-//! **In progress:** sockets do not route through proxies yet.
-//! `TcpSocket`, `UdpSocket` and `TcpServer` still connect directly; what
-//! is here is the foundation they will drive.
+//! `TcpSocket` goes through a proxy with
+//! [`set_proxy`](crate::AbstractSocket::set_proxy) or the application
+//! settings below, and asks for credentials through
+//! [`proxy_authentication_required`](crate::AbstractSocket::proxy_authentication_required)
+//! ([`ProxyAuthenticationRequest`]). **Not yet:** `UdpSocket` refuses a
+//! proxy (no SOCKS5 `UDP ASSOCIATE` relay yet) and `TcpServer` does not
+//! listen through one (`BIND`).
 //!
 //! - [`NetworkProxy`], [`ProxyType`], [`ProxyCapabilities`]: one proxy
 //!   (`QNetworkProxy`), parsed from and printed as a URL
@@ -42,6 +46,7 @@ pub mod http;
 mod network_proxy;
 mod proxy_type;
 mod query;
+mod request;
 pub mod socks5;
 mod system;
 mod url;
@@ -60,5 +65,6 @@ pub use factory::{
 pub use network_proxy::NetworkProxy;
 pub use proxy_type::{ProxyCapabilities, ProxyType};
 pub use query::{NetworkProxyQuery, QueryType};
+pub use request::ProxyAuthenticationRequest;
 pub use system::system_proxy_for_query;
 pub use url::ProxyUrlError;

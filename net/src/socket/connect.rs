@@ -56,6 +56,11 @@ impl SocketCore {
         // reconnect after a remote close or a refusal no longer reports
         // the old one.
         self.set_error(SocketError::Unknown, text::UNKNOWN);
+        // Qt: `resolveProxy`, before anything changes.
+        if !self.resolve_proxy(host, port) {
+            self.raise(SocketError::UnsupportedSocketOperation, text::UNSUPPORTED);
+            return;
+        }
         {
             let mut d = self.d.borrow_mut();
             d.open_mode = mode;
@@ -80,6 +85,9 @@ impl SocketCore {
             return;
         }
         // An IP literal needs no lookup: Qt goes on synchronously.
+        if self.connect_by_name_through_proxy(host, port) {
+            return;
+        }
         if let Ok(address) = host.trim().parse::<HostAddress>() {
             if let Some(ip) = address.ip() {
                 self.lookup_finished(Ok(vec![ip]));
@@ -174,7 +182,12 @@ impl SocketCore {
                 self.connect_failed();
                 return;
             };
-            match self.start_attempt(address) {
+            let started = if self.proxied() {
+                self.start_proxy_attempt(address)
+            } else {
+                self.start_attempt(address)
+            };
+            match started {
                 Ok(()) if self.kind == SocketType::Udp => {
                     // A datagram connect only sets the peer: it is done, and
                     // Qt reports it synchronously.
@@ -207,7 +220,7 @@ impl SocketCore {
     }
 
     /// Starts one non-blocking connect; `Err` when it fails at once.
-    fn start_attempt(&self, address: SocketAddr) -> Result<(), crate::socket::Failure> {
+    pub(super) fn start_attempt(&self, address: SocketAddr) -> Result<(), crate::socket::Failure> {
         let socket = match self.take_bound(address) {
             Some(socket) => socket,
             None => crate::socket_util::new_socket(self.kind, address)
@@ -277,6 +290,10 @@ impl SocketCore {
         if self.state() != SocketState::Connecting {
             return;
         }
+        if self.proxied() {
+            self.proxy_attempt_timed_out();
+            return;
+        }
         if let Some(plan) = self.d.borrow_mut().connect_plan() {
             plan.last_error = Some((
                 SocketError::SocketTimeout,
@@ -288,22 +305,15 @@ impl SocketCore {
 
     /// Readiness while connecting: success, failure, or nothing yet.
     pub(crate) fn on_connect_ready(&self) {
-        let outcome = {
-            let d = self.d.borrow();
-            let Some(stream) = d.stream.as_ref() else {
-                return;
-            };
-            match stream.take_error() {
-                Ok(Some(err)) | Err(err) => Err(err),
-                Ok(None) => match stream.peer_addr() {
-                    Ok(peer) => Ok(Some(peer)),
-                    Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(None),
-                    Err(err) => Err(err),
-                },
-            }
+        if self.proxied() {
+            self.proxy_ready();
+            return;
+        }
+        let Some(outcome) = self.connect_outcome() else {
+            return;
         };
         match outcome {
-            Ok(Some(peer)) => self.connection_made(peer),
+            Ok(Some(peer)) => self.connection_made(Some(peer)),
             Ok(None) => {}
             Err(err) => {
                 if let Some(plan) = self.d.borrow_mut().connect_plan() {
@@ -314,14 +324,34 @@ impl SocketCore {
         }
     }
 
+    /// Where the stream's connect stands: the peer once connected,
+    /// `Ok(None)` while pending, the error if it failed; `None` without a
+    /// stream.
+    pub(super) fn connect_outcome(&self) -> Option<io::Result<Option<SocketAddr>>> {
+        let d = self.d.borrow();
+        let stream = d.stream.as_ref()?;
+        Some(match stream.take_error() {
+            Ok(Some(err)) | Err(err) => Err(err),
+            Ok(None) => match stream.peer_addr() {
+                Ok(peer) => Ok(Some(peer)),
+                Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(None),
+                Err(err) => Err(err),
+            },
+        })
+    }
+
     /// Qt: `fetchConnectionParameters`: `Connected`, then `connected`.
-    fn connection_made(&self, peer: SocketAddr) {
+    /// Through a proxy, `peer` is the target (`None` for a name the proxy
+    /// resolved: Qt then knows no peer address).
+    pub(super) fn connection_made(&self, peer: Option<SocketAddr>) {
         let plan = self.d.borrow_mut().take_connect_plan();
         drop(plan);
         let (pending_close, has_data) = {
             let mut d = self.d.borrow_mut();
             let local = d.stream.as_ref().and_then(|s| s.local_addr().ok());
-            d.set_peer(&HostAddress::from(peer.ip()), peer.port());
+            if let Some(peer) = peer {
+                d.set_peer(&HostAddress::from(peer.ip()), peer.port());
+            }
             if let Some(local) = local {
                 d.set_local(&HostAddress::from(local.ip()), local.port());
             }
@@ -331,8 +361,8 @@ impl SocketCore {
                 d.read_side = ReadSide::Off;
                 d.datagram_read = super::engine::DatagramRead::Armed;
                 d.datagram_protocol = match peer {
-                    SocketAddr::V4(_) => NetworkLayerProtocol::IPv4,
-                    SocketAddr::V6(_) => NetworkLayerProtocol::IPv6,
+                    Some(SocketAddr::V6(_)) => NetworkLayerProtocol::IPv6,
+                    _ => NetworkLayerProtocol::IPv4,
                 };
             } else {
                 d.read_side = ReadSide::Ready;

@@ -92,6 +92,12 @@ impl SocketCore {
         if self.state() != SocketState::Unconnected {
             return Err(self.refuse_bind());
         }
+        // Qt binds a proxied socket at the proxy (SOCKS5 `UDP ASSOCIATE`),
+        // not wired here yet: refuse rather than bypass the proxy.
+        if !self.resolve_proxy("", port) {
+            self.raise(SocketError::UnsupportedSocketOperation, text::UNSUPPORTED);
+            return Err(SocketError::UnsupportedSocketOperation);
+        }
         let dual = *address == SpecialAddress::Any;
         let target = address
             .to_socket_addr(port)

@@ -59,6 +59,7 @@ struct RareSignals {
     read_channel_finished: Signal<()>,
     channel_ready_read: Signal<i32>,
     channel_bytes_written: Signal<(i32, u64)>,
+    proxy_authentication_required: Signal<crate::proxy::ProxyAuthenticationRequest>,
 }
 
 impl RareSignals {
@@ -76,6 +77,7 @@ impl RareSignals {
         }
         self.channel_ready_read.block_signals(block);
         self.channel_bytes_written.block_signals(block);
+        self.proxy_authentication_required.block_signals(block);
     }
 
     fn disconnect_all(&self) {
@@ -84,6 +86,7 @@ impl RareSignals {
         }
         self.channel_ready_read.disconnect_all();
         self.channel_bytes_written.disconnect_all();
+        self.proxy_authentication_required.disconnect_all();
     }
 
     fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
@@ -95,6 +98,9 @@ impl RareSignals {
         units
             + self.channel_ready_read.disconnect_receiver(receiver)
             + self.channel_bytes_written.disconnect_receiver(receiver)
+            + self
+                .proxy_authentication_required
+                .disconnect_receiver(receiver)
     }
 }
 
@@ -132,6 +138,21 @@ impl SocketSignals {
     pub(crate) fn emit_channel_bytes_written(&self, n: u64) {
         if let Some(rare) = self.rare.get() {
             rare.channel_bytes_written.emit(&(0, n));
+        }
+    }
+
+    pub(crate) fn proxy_authentication_required(
+        &self,
+    ) -> &Signal<crate::proxy::ProxyAuthenticationRequest> {
+        &self.rare().proxy_authentication_required
+    }
+
+    pub(crate) fn emit_proxy_authentication_required(
+        &self,
+        request: &crate::proxy::ProxyAuthenticationRequest,
+    ) {
+        if let Some(rare) = self.rare.get() {
+            rare.proxy_authentication_required.emit(request);
         }
     }
 
@@ -309,6 +330,10 @@ pub(crate) struct Rare {
     pub(crate) read_buffer_size: i64,
     pub(crate) peer_scope: String,
     pub(crate) local_scope: String,
+    /// The proxy set with `set_proxy` and a proxied connection's state
+    /// (see `proxied.rs`); boxed again, so a socket without a proxy pays
+    /// one pointer here.
+    pub(crate) proxy: Option<Box<super::proxied::ProxyRare>>,
 }
 
 impl Default for Rare {
@@ -323,6 +348,7 @@ impl Default for Rare {
             read_buffer_size: 0,
             peer_scope: String::new(),
             local_scope: String::new(),
+            proxy: None,
         }
     }
 }

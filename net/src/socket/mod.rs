@@ -10,7 +10,8 @@
 //!   `ready_read` gating for datagrams;
 //! - `wait`: the blocking `wait_for_*` functions, which run the same paths
 //!   without an event loop;
-//! - `linger`: a deleted socket's queued bytes still go out.
+//! - `linger`: a deleted socket's queued bytes still go out;
+//! - `proxied`: connecting through a SOCKS5 or HTTP `CONNECT` proxy.
 
 mod close;
 mod connect;
@@ -20,6 +21,7 @@ mod enums;
 mod error;
 mod lazy_queue;
 mod linger;
+mod proxied;
 mod transfer;
 pub(crate) mod transport;
 mod wait;

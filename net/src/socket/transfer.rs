@@ -99,10 +99,9 @@ impl SocketCore {
             ReadEnd::Drained | ReadEnd::Stopped => {}
             ReadEnd::Eof => {
                 if self.state() == SocketState::Connected {
-                    self.remote_closed(
-                        SocketError::RemoteHostClosed,
-                        std::borrow::Cow::Borrowed(text::REMOTE_CLOSED),
-                    );
+                    // A proxy's tunnel has its own text.
+                    let text = self.remote_closed_text();
+                    self.remote_closed(SocketError::RemoteHostClosed, text.into());
                 }
             }
             ReadEnd::Failed(err) => {

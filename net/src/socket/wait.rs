@@ -175,8 +175,14 @@ impl SocketCore {
                 return false;
             }
             let wait = left.map_or(attempt_left, |l| l.min(attempt_left));
-            match self.wait_fd(Want::WRITE, Some(wait)) {
-                Ok(ready) if ready.writable => self.on_connect_ready(),
+            // Through a proxy, the handshake then waits for the replies.
+            let want = if self.proxy_wants_read() {
+                Want::READ
+            } else {
+                Want::WRITE
+            };
+            match self.wait_fd(want, Some(wait)) {
+                Ok(ready) if ready.writable || ready.readable => self.on_connect_ready(),
                 Ok(_) if attempt_started.elapsed() >= self.d.borrow().connect_timeout() => {
                     self.attempt_timed_out()
                 }
