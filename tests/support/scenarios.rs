@@ -547,10 +547,13 @@ pub fn tcp_abort_discards_pending_writes() -> Outcome {
 /// spinning, then everything arrives.
 pub fn tcp_big_write_slow_reader_no_busy_loop() -> Outcome {
     const N: usize = 32 << 20;
-    let peer = serve_once(|stream| {
-        // Why a sleep: the slow reader of the oracle scenario stalls for
-        // 2 s; the test measures that our writer does not spin meanwhile.
-        thread::sleep(Duration::from_secs(2));
+    // The oracle's slow reader stalls for 2 s. Ours stalls until the
+    // measurement below is done (at most 2 s after it, as in the oracle),
+    // so a loaded machine that is slow to start the measurement cannot let
+    // the reader drain the bytes during it.
+    let (go, stalled) = mpsc::channel::<()>();
+    let peer = serve_once(move |stream| {
+        let _ = stalled.recv_timeout(Duration::from_secs(60));
         drain_text(&stream)
     });
     let (socket, trace, rec) = recorded(Record::default());
@@ -568,6 +571,7 @@ pub fn tcp_big_write_slow_reader_no_busy_loop() -> Outcome {
         cpu.as_secs_f64()
     ));
     let stalled_at = rec.bytes_written_sum();
+    let _ = go.send(());
     run_until("bytesToWrite 0", WAIT, || socket.bytes_to_write() == 0);
     socket.disconnect_from_host();
     until_state(&socket, SocketState::Unconnected);
