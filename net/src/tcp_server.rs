@@ -768,7 +768,15 @@ impl ServerCore {
                 false
             }
         };
-        if resume && !self.accept_scheduled.replace(true) {
+        if resume {
+            self.schedule_accept();
+        }
+    }
+
+    /// Runs the accept loop from the loop's next pass (once, however
+    /// often it is asked for before then).
+    fn schedule_accept(&self) {
+        if !self.accept_scheduled.replace(true) {
             let this = self.this.clone();
             EventDispatcher::post(move || {
                 if let Some(server) = this.upgrade() {
@@ -781,7 +789,19 @@ impl ServerCore {
 
     /// Qt's accept loop: until `WouldBlock`, a full queue, an error, or
     /// the server stops listening. Returns the connections accepted.
+    ///
+    /// A slot that panics (`new_connection`, the incoming-connection
+    /// handler) leaves the rest of the backlog to the loop's next pass:
+    /// the listener is edge-triggered, so no new event would come for the
+    /// connections already queued.
     fn accept_some(&self) -> usize {
+        /// Dropped only when a slot unwinds out of the loop below.
+        struct Unfinished<'a>(&'a ServerCore);
+        impl Drop for Unfinished<'_> {
+            fn drop(&mut self) {
+                self.0.schedule_accept();
+            }
+        }
         let mut accepted = 0;
         loop {
             let result = {
@@ -801,7 +821,9 @@ impl ServerCore {
             match result {
                 Ok((stream, peer)) => {
                     accepted += 1;
+                    let unfinished = Unfinished(self);
                     self.incoming_connection(stream, peer);
+                    std::mem::forget(unfinished);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return accepted,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
