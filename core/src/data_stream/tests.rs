@@ -94,7 +94,7 @@ fn roundtrip<T: WriteTo + ReadFrom + PartialEq + std::fmt::Debug>(cfg: Cfg, valu
 }
 
 // ----------------------------------------------------------------------
-// Exact bytes (qt-reference §7, observed with PySide6)
+// Exact bytes (QDataStream's serialisation format page; observed with PySide6)
 // ----------------------------------------------------------------------
 
 #[test]

@@ -1,5 +1,5 @@
 //! The datagram side of the abstract socket: what `QUdpSocket` adds to
-//! `QAbstractSocket` (Qt §3).
+//! `QAbstractSocket` (Qt's QUdpSocket documentation).
 //!
 //! The state machine, close paths and connect attempts are the shared ones;
 //! a UDP socket lives in `Data::stream` as [`Transport::Udp`] while it is

@@ -121,7 +121,7 @@ impl fmt::Display for SocketError {
     }
 }
 
-/// Qt's texts (qt-reference §1.7), shared by every socket kind.
+/// Qt's `QAbstractSocket::errorString()` texts, shared by every socket kind.
 pub(crate) mod text {
     pub(crate) const UNKNOWN: &str = "Unknown error";
     pub(crate) const REFUSED: &str = "Connection refused";
