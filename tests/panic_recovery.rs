@@ -394,3 +394,40 @@ fn a_panicking_ready_read_slot_does_not_close_the_datagram_gate() {
         .unwrap();
     run_until("a later datagram", || received.get() == DATAGRAMS + 1);
 }
+
+/// The incoming-connection handler (Qt: an `incomingConnection` override)
+/// panics on the first connection. It must stay installed: the rest of
+/// the backlog, and later clients, still go to it, not to the pending
+/// queue as plain sockets.
+#[test]
+fn a_panicking_incoming_connection_handler_stays_installed() {
+    const CLIENTS: usize = 3;
+    let server = TcpServer::new();
+    server
+        .listen(&HostAddress::from(SpecialAddress::LocalHost), 0)
+        .expect("listen");
+    let armed = Rc::new(Cell::new(true));
+    let handled = Rc::new(Cell::new(0));
+    let (a, h) = (armed.clone(), handled.clone());
+    server.set_incoming_connection_handler(move |fd| {
+        drop(fd);
+        if a.replace(false) {
+            panic!("the handler fails");
+        }
+        h.set(h.get() + 1);
+    });
+    let port = server.server_port();
+    let mut clients: Vec<StdStream> = (0..CLIENTS)
+        .map(|_| StdStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    run_until_a_panic();
+    run_until("the rest of the backlog handled", || {
+        handled.get() == CLIENTS - 1
+    });
+    clients.push(StdStream::connect(("127.0.0.1", port)).expect("connect"));
+    run_until("a later client handled", || handled.get() == CLIENTS);
+    assert!(
+        !server.has_pending_connections(),
+        "no connection bypassed the handler"
+    );
+}

@@ -848,21 +848,12 @@ impl ServerCore {
     fn incoming_connection(&self, stream: TcpStream, peer: SocketAddr) {
         let handler = self.incoming.borrow_mut().take();
         match handler {
-            Some(mut handler) => {
-                handler(OwnedFd::from(stream));
-                // Put back unless the handler installed another one (or
-                // the server was deleted); a handler not put back is
-                // dropped here, after the borrow.
-                let unused = {
-                    let mut slot = self.incoming.borrow_mut();
-                    if slot.is_none() && !self.life.is_deleted() {
-                        *slot = Some(handler);
-                        None
-                    } else {
-                        Some(handler)
-                    }
-                };
-                drop(unused);
+            Some(handler) => {
+                // Put back when `held` goes, even if the handler panics.
+                let mut held = HeldHandler(self, Some(handler));
+                if let Some(handler) = held.1.as_mut() {
+                    handler(OwnedFd::from(stream));
+                }
             }
             None => match TcpSocket::from_accepted(stream, peer, self.accepted_local()) {
                 Ok(socket) => {
@@ -896,6 +887,30 @@ impl ServerCore {
         let child = self.children.borrow_mut().try_remove(key);
         // Dropped outside the borrow: it may run the socket's destructor.
         drop(child);
+    }
+}
+
+/// The incoming-connection handler taken out of its slot while it runs
+/// (no borrow is held during user code).
+struct HeldHandler<'a>(&'a ServerCore, Option<IncomingHandler>);
+
+impl Drop for HeldHandler<'_> {
+    /// Puts the handler back unless it installed another one (or the
+    /// server was deleted); one not put back is dropped after the borrow.
+    fn drop(&mut self) {
+        let Some(handler) = self.1.take() else {
+            return;
+        };
+        let unused = {
+            let mut slot = self.0.incoming.borrow_mut();
+            if slot.is_none() && !self.0.life.is_deleted() {
+                *slot = Some(handler);
+                None
+            } else {
+                Some(handler)
+            }
+        };
+        drop(unused);
     }
 }
 
