@@ -952,7 +952,11 @@ fn accept_error_child() {
         match File::open("/dev/null") {
             Ok(f) => hog.push(f),
             Err(err) => {
-                assert_eq!(err.raw_os_error(), Some(24), "EMFILE expected: {err}");
+                assert_eq!(
+                    err.raw_os_error(),
+                    Some(libc::EMFILE),
+                    "EMFILE expected: {err}"
+                );
                 break;
             }
         }
