@@ -1,5 +1,6 @@
-//! The event loop's contract (Qt's `QCoreApplication`/`QEventLoop`, see
-//! qt-reference.md §6.2–6.3): exec/exit/quit rules, nested loops, posted
+//! The event loop's contract (Qt's `QCoreApplication::exec()`,
+//! `QEventLoop::exec()` and `QObject::deleteLater()` documentation):
+//! exec/exit/quit rules, nested loops, posted
 //! calls, `process_events` flags, deferred deletes, embedding in a host
 //! `mio::Poll`, and an idle loop that sleeps.
 //!

@@ -1,4 +1,4 @@
-//! Socket notifiers (Qt's `QSocketNotifier`, qt-reference.md §6.4): level
+//! Socket notifiers (Qt's `QSocketNotifier`): level
 //! triggered on top of edge-triggered mio, enabled/disabled, one notifier
 //! per fd and kind, deferred delete. All on `UnixStream` pairs.
 //!

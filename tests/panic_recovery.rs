@@ -21,7 +21,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
-use sigloop::net::{SocketState, TcpSocket};
+use sigloop::net::{
+    BindMode, HostAddress, SocketState, SpecialAddress, TcpServer, TcpSocket, UdpSocket,
+};
 use sigloop::{
     ElapsedTimer, EventDispatcher, IoDevice, NotifierKind, ProcessEventsFlags, SocketNotifier,
     Timer, TimerType,
@@ -315,4 +317,117 @@ fn a_panicking_destroyed_slot_still_drops_the_sockets_connections() {
     run_until_a_panic();
     run_until("the connections dropped", || Rc::strong_count(&held) == 1);
     assert!(socket.is_deleted());
+}
+
+// ----- servers and datagrams -----------------------------------------------
+
+/// Several clients are in the listen backlog before the loop looks; the
+/// first `new_connection` slot panics. The rest must still be accepted
+/// after the panic, with no new client arriving (the listener is
+/// edge-triggered: no new event comes for connections already queued).
+#[test]
+fn a_panicking_new_connection_slot_keeps_the_rest_of_the_backlog() {
+    const CLIENTS: usize = 5;
+    let server = TcpServer::new();
+    server
+        .listen(&HostAddress::from(SpecialAddress::LocalHost), 0)
+        .expect("listen");
+    let armed = Rc::new(Cell::new(true));
+    let announced = Rc::new(Cell::new(0));
+    let slot = first_one_panics(&armed, &announced);
+    let _c = server.new_connection().connect(move |_| slot());
+    // Each connect returns once the kernel queued the connection.
+    let clients: Vec<StdStream> = (0..CLIENTS)
+        .map(|_| StdStream::connect(("127.0.0.1", server.server_port())).expect("connect"))
+        .collect();
+    run_until_a_panic();
+    run_until("the rest of the backlog", || announced.get() == CLIENTS - 1);
+    let mut accepted = 0;
+    while server.next_pending_connection().is_some() {
+        accepted += 1;
+    }
+    assert_eq!(accepted, CLIENTS, "every queued client was accepted");
+    drop(clients);
+}
+
+/// Datagrams wait on a bound socket; the `ready_read` slot panics
+/// without reading. The read gate must not stay closed: the datagrams
+/// still there are announced again on a later pass, with no new one
+/// arriving, and all of them can be read.
+#[test]
+fn a_panicking_ready_read_slot_does_not_close_the_datagram_gate() {
+    const DATAGRAMS: usize = 3;
+    let socket = UdpSocket::new();
+    socket
+        .bind(
+            &HostAddress::from(SpecialAddress::LocalHost),
+            0,
+            BindMode::DEFAULT_FOR_PLATFORM,
+        )
+        .expect("bind");
+    let armed = Rc::new(Cell::new(true));
+    let received = Rc::new(Cell::new(0));
+    let (a, r) = (armed.clone(), received.clone());
+    let _c = socket.ready_read().connect_to(&socket, move |socket, _| {
+        if a.replace(false) {
+            panic!("the ready_read slot fails");
+        }
+        while socket.has_pending_datagrams() {
+            let datagram = socket.receive_datagram(None);
+            assert_eq!(datagram.data(), b"ping");
+            r.set(r.get() + 1);
+        }
+    });
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
+    for _ in 0..DATAGRAMS {
+        sender
+            .send_to(b"ping", ("127.0.0.1", socket.local_port()))
+            .unwrap();
+    }
+    run_until_a_panic();
+    run_until("the waiting datagrams announced again", || {
+        received.get() == DATAGRAMS
+    });
+    // And the gate works as before for a datagram arriving later.
+    sender
+        .send_to(b"ping", ("127.0.0.1", socket.local_port()))
+        .unwrap();
+    run_until("a later datagram", || received.get() == DATAGRAMS + 1);
+}
+
+/// The incoming-connection handler (Qt: an `incomingConnection` override)
+/// panics on the first connection. It must stay installed: the rest of
+/// the backlog, and later clients, still go to it, not to the pending
+/// queue as plain sockets.
+#[test]
+fn a_panicking_incoming_connection_handler_stays_installed() {
+    const CLIENTS: usize = 3;
+    let server = TcpServer::new();
+    server
+        .listen(&HostAddress::from(SpecialAddress::LocalHost), 0)
+        .expect("listen");
+    let armed = Rc::new(Cell::new(true));
+    let handled = Rc::new(Cell::new(0));
+    let (a, h) = (armed.clone(), handled.clone());
+    server.set_incoming_connection_handler(move |fd| {
+        drop(fd);
+        if a.replace(false) {
+            panic!("the handler fails");
+        }
+        h.set(h.get() + 1);
+    });
+    let port = server.server_port();
+    let mut clients: Vec<StdStream> = (0..CLIENTS)
+        .map(|_| StdStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    run_until_a_panic();
+    run_until("the rest of the backlog handled", || {
+        handled.get() == CLIENTS - 1
+    });
+    clients.push(StdStream::connect(("127.0.0.1", port)).expect("connect"));
+    run_until("a later client handled", || handled.get() == CLIENTS);
+    assert!(
+        !server.has_pending_connections(),
+        "no connection bypassed the handler"
+    );
 }

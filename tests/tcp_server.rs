@@ -1,7 +1,7 @@
 //! `TcpServer` against Qt's own autotests: every `local` test of
-//! `tst_QTcpServer` (qt-reference.md §8.4) ported under its snake_case
-//! name, followed by the rest of the server contract (§2.2) those tests
-//! leave out: closing drops the pending queue, the pending limit pausing
+//! `tst_QTcpServer` (qtbase's `tests/auto/network/socket`) ported under its
+//! snake_case name, followed by the rest of the `QTcpServer` contract those
+//! tests leave out: closing drops the pending queue, the pending limit pausing
 //! the accept loop, waits without a loop, the threaded-server pattern
 //! (descriptors handed to worker loops), accept errors pausing.
 //!
@@ -419,7 +419,7 @@ fn listen_while_listening() {
 /// Qt: `addressReusable`, without Qt's crashing helper process (and Qt
 /// QSKIPs it on Linux as unstable, QTBUG-39985): the server's side closes
 /// first, leaving its port in TIME_WAIT, and a new server listens on that
-/// port at once (Qt sets SO_REUSEADDR before binding, §2.2).
+/// port at once (`QTcpServer::listen()` sets SO_REUSEADDR before binding).
 #[test]
 fn address_reusable() {
     let server = TcpServer::new();
@@ -748,8 +748,8 @@ fn bytes_and_ends_right_after_a_short_read_are_seen() {
     assert_eq!(sizes, expected);
 }
 
-/// §2.2 close(): deletes the pending connections (their clients see the
-/// remote close), stops listening, port 0, address null.
+/// `QTcpServer::close()`: deletes the pending connections (their clients see
+/// the remote close), stops listening, port 0, address null.
 #[test]
 fn close_drops_pending_connections() {
     let server = local_server();
@@ -775,8 +775,8 @@ fn close_drops_pending_connections() {
     assert_eq!(*errors.borrow(), [SocketError::RemoteHostClosed]);
 }
 
-/// §2.2 maxPendingConnections: with a limit of 1 a second client still
-/// connects (the kernel queues it), but newConnection for it comes only
+/// `QTcpServer::setMaxPendingConnections()`: with a limit of 1 a second client
+/// still connects (the kernel queues it), but newConnection for it comes only
 /// after the first is taken.
 #[test]
 fn max_pending_one_pauses_accepting_until_taken() {
@@ -807,8 +807,8 @@ fn max_pending_one_pauses_accepting_until_taken() {
     assert_eq!(taken.peer_port(), second.local_port());
 }
 
-/// §2.2 waitForNewConnection needs no loop and accepts as the loop would,
-/// with the same signals; it returns false at once when not listening.
+/// `QTcpServer::waitForNewConnection()` needs no loop and accepts as the loop
+/// would, with the same signals; it returns false at once when not listening.
 #[test]
 fn wait_for_new_connection_without_a_loop() {
     let idle = TcpServer::new();
@@ -844,8 +844,9 @@ fn wait_for_new_connection_without_a_loop() {
     assert_eq!(peer.read_all().unwrap(), b"hi");
 }
 
-/// §2.2 / §9 "Threads": the threaded-server pattern. The handler (Qt: an
-/// `incomingConnection` override) sends each accepted descriptor to a
+/// The threaded-server pattern `QTcpServer::incomingConnection()`'s
+/// documentation describes (pass the descriptor, not the socket). The handler
+/// (Qt: an `incomingConnection` override) sends each accepted descriptor to a
 /// worker thread running its own loop, which adopts it with
 /// `set_socket_descriptor` and serves it there.
 #[test]
@@ -917,12 +918,12 @@ fn threaded_server_hands_descriptors_to_workers() {
     assert_eq!(worker.join().expect("the worker exits cleanly"), 0);
 }
 
-/// §2.2 acceptError: an accept that fails (here EMFILE: no descriptor
-/// left) emits acceptError(SocketResourceError) "Out of resources" after
-/// pausing accepting, so the loop does not spin on the pending connection;
-/// the server keeps listening and takes the connections once the
-/// application resumes. Runs in a child process with a low descriptor
-/// limit, so the exhaustion cannot starve the other tests.
+/// `QTcpServer::acceptError()`: an accept that fails (here EMFILE: no
+/// descriptor left) emits acceptError(SocketResourceError) "Out of resources"
+/// after pausing accepting, so the loop does not spin on the pending
+/// connection; the server keeps listening and takes the connections once the
+/// application resumes. Runs in a child process with a low descriptor limit, so
+/// the exhaustion cannot starve the other tests.
 #[test]
 fn accept_error_pauses_accepting() {
     run_in_child("accept_error_child", 64);
@@ -956,7 +957,11 @@ fn accept_error_child() {
         match File::open("/dev/null") {
             Ok(f) => hog.push(f),
             Err(err) => {
-                assert_eq!(err.raw_os_error(), Some(24), "EMFILE expected: {err}");
+                assert_eq!(
+                    err.raw_os_error(),
+                    Some(libc::EMFILE),
+                    "EMFILE expected: {err}"
+                );
                 break;
             }
         }

@@ -1,7 +1,8 @@
 //! `TcpSocket` against Qt's own autotests: every `local` test of
-//! `tst_QTcpSocket` and `tst_QAbstractSocket` (qt-reference.md §8.1, §8.2)
-//! ported under its snake_case name, followed by the rest of the socket
-//! contract (§1, §2.1) that those tests leave out: the `QIODevice` API on a
+//! `tst_QTcpSocket` and `tst_QAbstractSocket` (qtbase's
+//! `tests/auto/network/socket`) ported under its snake_case name, followed
+//! by the rest of the `QAbstractSocket`/`QTcpSocket` contract that those
+//! tests leave out: the `QIODevice` API on a
 //! connected socket, open modes, the close and abort sequences during
 //! lookup and connect, the blocking waits without a loop, SIGPIPE.
 //!
@@ -1359,7 +1360,7 @@ fn a_panicking_bytes_written_slot_does_not_strand_other_sockets() {
     assert_eq!(&got, b"two");
 }
 
-/// §1.9: the QIODevice API on a connected socket.
+/// Qt's `QIODevice` API on a connected `QTcpSocket`.
 #[test]
 fn io_device_api_on_a_connected_socket() {
     let (socket, mut peer) = std_pair();
@@ -1442,7 +1443,8 @@ fn io_device_api_on_a_connected_socket() {
     assert_eq!(socket.write(b"x"), Err(DeviceError::NotOpen));
 }
 
-/// §1.6: ReadOnly refuses writes; WriteOnly discards input.
+/// `QIODevice::OpenMode` on a socket: ReadOnly refuses writes; WriteOnly
+/// discards input.
 #[test]
 fn open_modes_read_only_and_write_only() {
     let server = local_server();
@@ -1494,8 +1496,8 @@ fn open_modes_read_only_and_write_only() {
     assert_eq!(wo.read(1), Err(DeviceError::NotReadable));
 }
 
-/// §1.6: Unbuffered writes go to the OS at once (bytesToWrite is 0 after a
-/// write the OS took whole) and still report the full length.
+/// `QIODevice::Unbuffered`: writes go to the OS at once (bytesToWrite is 0
+/// after a write the OS took whole) and still report the full length.
 #[test]
 fn unbuffered_write_goes_straight_to_the_os() {
     let listener = StdListener::bind("127.0.0.1:0").unwrap();
@@ -1516,8 +1518,8 @@ fn unbuffered_write_goes_straight_to_the_os() {
     assert_eq!(&got, b"direct");
 }
 
-/// §1.2: connect_to_host while looking up, connecting or connected emits
-/// OperationError ("Trying to connect while connection is in progress")
+/// `QAbstractSocket::connectToHost()` while looking up, connecting or connected
+/// emits OperationError ("Trying to connect while connection is in progress")
 /// and changes nothing.
 #[test]
 fn connect_while_busy_is_an_operation_error() {
@@ -1557,8 +1559,9 @@ fn connect_while_busy_is_an_operation_error() {
     run_until("unconnected", || socket.state() == SocketState::Unconnected);
 }
 
-/// §1.4 note: one socket reused after disconnected, and with bind() first
-/// the bound local port is kept (§2.1, tst bindThenResolveHost).
+/// One socket reused after disconnected (`connectToHost()` again, as Qt's
+/// autotests do), and with `bind()` first the bound local port is kept
+/// (`tst_QTcpSocket::bindThenResolveHost`).
 #[test]
 fn reuse_after_disconnect_and_bind_keeps_the_local_port() {
     let server = local_server();
@@ -1616,8 +1619,8 @@ fn reuse_after_disconnect_and_bind_keeps_the_local_port() {
     panic!("no accepted connection came from the bound port {port}");
 }
 
-/// §1.2 setSocketDescriptor: a connected std stream is adopted in
-/// Connected state: one stateChanged, no connected(), addresses filled in,
+/// `QAbstractSocket::setSocketDescriptor()`: a connected std stream is adopted
+/// in Connected state: one stateChanged, no connected(), addresses filled in,
 /// and it reads and writes.
 #[test]
 fn set_socket_descriptor_adopts_a_connected_stream() {
@@ -1652,8 +1655,8 @@ fn set_socket_descriptor_adopts_a_connected_stream() {
     assert!(!has(&log, "connected"));
 }
 
-/// §1.8: every wait works with no loop running, with Qt's rules for the
-/// unconnected and nothing-to-do cases and for timeouts.
+/// `QAbstractSocket::waitFor*()`: every wait works with no loop running, with
+/// Qt's rules for the unconnected and nothing-to-do cases and for timeouts.
 #[test]
 fn wait_functions_without_a_loop() {
     // Unconnected: all false at once.
@@ -1722,12 +1725,12 @@ fn wait_functions_without_a_loop() {
     assert!(!socket.wait_for_disconnected(WAIT), "unconnected now");
 }
 
-/// §1.4/§1.8: connect timeouts, provoked by a listener whose accept queue
-/// is full (the kernel then drops the SYNs). waitForConnected's timeout:
-/// stateChanged(Unconnected) only, no errorOccurred, "Socket operation
-/// timed out". The loop's connect timer (shortened with our
-/// `set_connect_timeout` extension; Qt's is a fixed 30 s): every address
-/// tried twice, then stateChanged(Unconnected) and
+/// Connect timeouts (`connectToHost()`, `waitForConnected()`), provoked by a
+/// listener whose accept queue is full (the kernel then drops the SYNs).
+/// waitForConnected's timeout: stateChanged(Unconnected) only, no
+/// errorOccurred, "Socket operation timed out". The loop's connect timer
+/// (shortened with our `set_connect_timeout` extension; Qt's is a fixed 30 s):
+/// every address tried twice, then stateChanged(Unconnected) and
 /// errorOccurred(SocketTimeoutError) "Connection timed out".
 #[test]
 fn connect_timeouts() {
@@ -1789,8 +1792,9 @@ fn connect_timeouts() {
     );
 }
 
-/// §1.4: disconnectFromHost() during the lookup is a pending close: the
-/// connect completes, connected() fires, then the graceful close runs.
+/// `QAbstractSocket::disconnectFromHost()` during the lookup is a pending
+/// close: the connect completes, connected() fires, then the graceful close
+/// runs.
 #[test]
 fn pending_close_during_lookup() {
     let server = local_server();
@@ -1826,7 +1830,7 @@ fn pending_close_during_lookup() {
     assert_eq!(peer.read_all().unwrap(), b"early");
 }
 
-/// §1.4: the same during Connecting, with the data written early flushed
+/// The same during Connecting, with the data written early flushed
 /// in Closing.
 #[test]
 fn pending_close_during_connecting() {
@@ -1857,9 +1861,9 @@ fn pending_close_during_connecting() {
     );
 }
 
-/// §1.4: abort() during the lookup: aboutToClose, stateChanged(Unconnected),
-/// readChannelFinished, and no disconnected (it never connected); the
-/// lookup's result is then ignored.
+/// `QAbstractSocket::abort()` during the lookup: aboutToClose,
+/// stateChanged(Unconnected), readChannelFinished, and no disconnected (it
+/// never connected); the lookup's result is then ignored.
 #[test]
 fn abort_during_lookup() {
     let server = local_server();
@@ -1884,9 +1888,9 @@ fn abort_during_lookup() {
     assert!(!server.has_pending_connections());
 }
 
-/// §1.4: close() during Connecting: aboutToClose first (still open), then
-/// the connect completes and connected() fires on a closed device, then
-/// the graceful close.
+/// `QAbstractSocket::close()` during Connecting: aboutToClose first (still
+/// open), then the connect completes and connected() fires on a closed device,
+/// then the graceful close.
 #[test]
 fn close_during_connecting() {
     let server = local_server();
@@ -1926,9 +1930,10 @@ fn close_during_connecting() {
     );
 }
 
-/// §1.4 remote close with data: readyRead, then errorOccurred while still
-/// Connected, Closing, Unconnected, readChannelFinished, disconnected; the
-/// data stays readable and a later close() still emits aboutToClose.
+/// A remote close with data (`RemoteHostClosedError`): readyRead, then
+/// errorOccurred while still Connected, Closing, Unconnected,
+/// readChannelFinished, disconnected; the data stays readable and a later
+/// close() still emits aboutToClose.
 #[test]
 fn remote_close_sequence_keeps_data_readable() {
     let (socket, mut peer) = std_pair();
@@ -1961,7 +1966,8 @@ fn remote_close_sequence_keeps_data_readable() {
     assert_eq!(*log.borrow(), ["aboutToClose"]);
 }
 
-/// §2.1: writing to a peer that has gone never raises SIGPIPE. Rust's
+/// As with `QTcpSocket`, writing to a peer that has gone never raises
+/// SIGPIPE. Rust's
 /// runtime ignores SIGPIPE in every binary, so the check runs in a child
 /// process that first restores the default action (terminate): if any
 /// write raised the signal, the child would die of it.

@@ -1,4 +1,4 @@
-//! Timers (Qt's `QTimer`, qt-reference.md §6.4) and the elapsed/deadline
+//! Timers (Qt's `QTimer`) and the elapsed/deadline
 //! clocks (`QElapsedTimer`, `QDeadlineTimer`).
 //!
 //! Each test runs on its own thread, with its own loop. Time bounds are

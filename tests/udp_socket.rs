@@ -1,8 +1,8 @@
 //! `UdpSocket` against Qt's own autotests: the `local` tests of
-//! `tst_QUdpSocket` (qt-reference.md §8.3) under snake_case names, then the
-//! rest of the §3 contract they leave out (bind twice, the close sequences,
-//! ICMP port unreachable, the oracle's UDP traces), checked against what a
-//! real Qt 6 does.
+//! `tst_QUdpSocket` (qtbase's `tests/auto/network/socket`) under snake_case
+//! names, then the rest of the `QUdpSocket` contract they leave out (bind
+//! twice, the close sequences, ICMP port unreachable, the oracle's UDP traces),
+//! checked against what a real Qt 6 does.
 //!
 //! Rules: loopback only, except the multicast and broadcast tests that use
 //! another interface: they run in a child process inside a network
@@ -734,8 +734,8 @@ fn ready_read() {
 
 #[test]
 fn ready_read_after_a_read_with_more_queued() {
-    // §3: readyRead comes again after any read even though the next
-    // datagram arrived while the first was unread (no new edge).
+    // As in QUdpSocket: readyRead comes again after any read even though the
+    // next datagram arrived while the first was unread (no new edge).
     let sender = UdpSocket::new();
     let receiver = bound(SpecialAddress::LocalHost);
     let spy = counter(receiver.ready_read());
@@ -816,7 +816,7 @@ fn write_in_host_lookup_state() {
     socket.abort();
 }
 
-// ----- the rest of §3 --------------------------------------------------------
+// ----- the rest of the QUdpSocket contract ----------------------------------
 
 #[test]
 fn bind_emits_bound_once_and_does_not_open() {
@@ -1028,7 +1028,7 @@ fn hop_limit_is_sent_and_received() {
     }
 }
 
-// ----- ICMP port unreachable (§3) --------------------------------------------
+// ----- ICMP port unreachable ------------------------------------------------
 
 fn connected_to_closed_port() -> (UdpSocket, Rc<RefCell<Vec<String>>>) {
     let socket = UdpSocket::new();

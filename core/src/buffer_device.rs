@@ -504,7 +504,9 @@ mod tests {
             buf.seek(u64::MAX),
             Err(DeviceError::InvalidSeek { pos: u64::MAX })
         );
-        let far = isize::MAX as u64;
+        // A position that fits a usize but no Vec can hold (the limit is
+        // isize::MAX bytes), on 32- and 64-bit targets alike.
+        let far = isize::MAX as u64 + 1;
         assert_eq!(buf.seek(far), Err(DeviceError::InvalidSeek { pos: far }));
         assert_eq!(buf.size(), 0);
     }

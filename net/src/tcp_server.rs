@@ -793,7 +793,15 @@ impl ServerCore {
                 false
             }
         };
-        if resume && !self.accept_scheduled.replace(true) {
+        if resume {
+            self.schedule_accept();
+        }
+    }
+
+    /// Runs the accept loop from the loop's next pass (once, however
+    /// often it is asked for before then).
+    fn schedule_accept(&self) {
+        if !self.accept_scheduled.replace(true) {
             let this = self.this.clone();
             EventDispatcher::post(move || {
                 if let Some(server) = this.upgrade() {
@@ -806,7 +814,19 @@ impl ServerCore {
 
     /// Qt's accept loop: until `WouldBlock`, a full queue, an error, or
     /// the server stops listening. Returns the connections accepted.
+    ///
+    /// A slot that panics (`new_connection`, the incoming-connection
+    /// handler) leaves the rest of the backlog to the loop's next pass:
+    /// the listener is edge-triggered, so no new event would come for the
+    /// connections already queued.
     fn accept_some(&self) -> usize {
+        /// Dropped only when a slot unwinds out of the loop below.
+        struct Unfinished<'a>(&'a ServerCore);
+        impl Drop for Unfinished<'_> {
+            fn drop(&mut self) {
+                self.0.schedule_accept();
+            }
+        }
         let mut accepted = 0;
         loop {
             let result = {
@@ -826,7 +846,9 @@ impl ServerCore {
             match result {
                 Ok((stream, peer)) => {
                     accepted += 1;
+                    let unfinished = Unfinished(self);
                     self.incoming_connection(stream, peer);
+                    std::mem::forget(unfinished);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return accepted,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -851,21 +873,12 @@ impl ServerCore {
     fn incoming_connection(&self, stream: TcpStream, peer: SocketAddr) {
         let handler = self.incoming.borrow_mut().take();
         match handler {
-            Some(mut handler) => {
-                handler(OwnedFd::from(stream));
-                // Put back unless the handler installed another one (or
-                // the server was deleted); a handler not put back is
-                // dropped here, after the borrow.
-                let unused = {
-                    let mut slot = self.incoming.borrow_mut();
-                    if slot.is_none() && !self.life.is_deleted() {
-                        *slot = Some(handler);
-                        None
-                    } else {
-                        Some(handler)
-                    }
-                };
-                drop(unused);
+            Some(handler) => {
+                // Put back when `held` goes, even if the handler panics.
+                let mut held = HeldHandler(self, Some(handler));
+                if let Some(handler) = held.1.as_mut() {
+                    handler(OwnedFd::from(stream));
+                }
             }
             None => match TcpSocket::from_accepted(stream, peer, self.accepted_local()) {
                 Ok(socket) => {
@@ -899,6 +912,30 @@ impl ServerCore {
         let child = self.children.borrow_mut().try_remove(key);
         // Dropped outside the borrow: it may run the socket's destructor.
         drop(child);
+    }
+}
+
+/// The incoming-connection handler taken out of its slot while it runs
+/// (no borrow is held during user code).
+struct HeldHandler<'a>(&'a ServerCore, Option<IncomingHandler>);
+
+impl Drop for HeldHandler<'_> {
+    /// Puts the handler back unless it installed another one (or the
+    /// server was deleted); one not put back is dropped after the borrow.
+    fn drop(&mut self) {
+        let Some(handler) = self.1.take() else {
+            return;
+        };
+        let unused = {
+            let mut slot = self.0.incoming.borrow_mut();
+            if slot.is_none() && !self.0.life.is_deleted() {
+                *slot = Some(handler);
+                None
+            } else {
+                Some(handler)
+            }
+        };
+        drop(unused);
     }
 }
 

@@ -183,12 +183,11 @@ pub fn assert_private_netns_with(expected: &[&str]) {
 /// If a million descriptors do not exhaust the limit (run under
 /// [`Isolation::FdLimit`]), or opening fails otherwise.
 pub fn exhaust_fds() -> Vec<File> {
-    const EMFILE: i32 = 24;
     let mut hog = Vec::new();
     for _ in 0..1_000_000 {
         match File::open("/dev/null") {
             Ok(file) => hog.push(file),
-            Err(err) if err.raw_os_error() == Some(EMFILE) => return hog,
+            Err(err) if err.raw_os_error() == Some(libc::EMFILE) => return hog,
             Err(err) => panic!("opening /dev/null failed with {err}, not EMFILE"),
         }
     }

@@ -115,7 +115,7 @@ impl Trace {
     }
 
     /// Marks where a call returned, among the signals it emitted
-    /// (qt-reference §1.4 writes it `|ret`): what comes before was emitted
+    /// (written [`RETURN_MARK`]): what comes before was emitted
     /// synchronously inside the call, what comes after from the loop. The
     /// oracle has no such lines, so [`lines`](Self::lines) and
     /// [`to_oracle_block`](Self::to_oracle_block) leave them out.

@@ -794,7 +794,7 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(300);
 /// A connect whose SYNs vanish ([`BLACKHOLE_SETUP`]), driven by the loop
 /// with a 300 ms attempt timeout: each address is tried twice, then
 /// `Unconnected` and `errorOccurred(SocketTimeoutError)` "Connection timed
-/// out" (qt-reference §1.4; Qt's own timeout is 30 s per attempt, too long
+/// out" (as Qt 6.12 does; Qt's own timeout is 30 s per attempt, too long
 /// for the oracle). Runs only inside a private namespace (it checks).
 pub fn tcp_connect_timeout_event_loop() -> Outcome {
     isolate::assert_private_netns();

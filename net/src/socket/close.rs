@@ -1,5 +1,6 @@
 //! The close paths: `disconnect_from_host`, `close`, `abort`, and what a
-//! remote close or an I/O error does (Qt §1.4).
+//! remote close or an I/O error does (Qt: `QAbstractSocket::close()`,
+//! `disconnectFromHost()`, `abort()` and `disconnected()`).
 
 use super::engine::{CloseIntent, ReadSide, SocketCore, WORK_FLUSH};
 use super::{SocketError, SocketState};

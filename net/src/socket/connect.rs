@@ -1,4 +1,6 @@
-//! Host lookup and connect attempts (Qt §1.4, §1.5).
+//! Host lookup and connect attempts, as `QAbstractSocket::connectToHost()`
+//! makes them (every resolved address in turn: Qt's
+//! `QAbstractSocketPrivate::_q_connectToNextAddress()`).
 //!
 //! The resolved list is filtered by the requested protocol and doubled, so
 //! every address is tried twice in resolver order. Each attempt uses a

@@ -1,5 +1,5 @@
 //! The datagram side of the abstract socket: what `QUdpSocket` adds to
-//! `QAbstractSocket` (Qt §3).
+//! `QAbstractSocket` (Qt's QUdpSocket documentation).
 //!
 //! The state machine, close paths and connect attempts are the shared ones;
 //! a UDP socket lives in `Data::stream` as [`Transport::Udp`] while it is
@@ -203,7 +203,18 @@ impl SocketCore {
             // Qt emits readyRead for it too; the peek consumed the error.
             Peek::Error => {}
         }
+        /// Dropped only when a `ready_read` slot unwinds: the datagram it
+        /// was told of may still be unread, and a closed gate would
+        /// announce nothing more until the application reads.
+        struct Unfinished<'a>(&'a SocketCore);
+        impl Drop for Unfinished<'_> {
+            fn drop(&mut self) {
+                self.0.datagram_rearm();
+            }
+        }
+        let unfinished = Unfinished(self);
         self.emit_ready_read();
+        std::mem::forget(unfinished);
     }
 
     /// After any read: the gate opens and the loop looks again.

@@ -251,7 +251,8 @@ pub(crate) enum ReadSide {
     /// The OS may hold data or an EOF: read it.
     Ready,
     /// The read buffer is full; the OS may hold more. Resumes when the
-    /// application drains the buffer or raises the limit (Qt §1.6).
+    /// application drains the buffer or raises the limit (Qt:
+    /// `QAbstractSocket::setReadBufferSize()`).
     Paused,
     /// Reading is off (closing, or not connected).
     Off,

@@ -4,6 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
+use nix::errno::Errno;
+
 /// What went wrong on a socket.
 ///
 /// The numeric values are Qt's. [`qt_name`](Self::qt_name) gives Qt's
@@ -119,7 +121,7 @@ impl fmt::Display for SocketError {
     }
 }
 
-/// Qt's texts (qt-reference §1.7), shared by every socket kind.
+/// Qt's `QAbstractSocket::errorString()` texts, shared by every socket kind.
 pub(crate) mod text {
     pub(crate) const UNKNOWN: &str = "Unknown error";
     pub(crate) const REFUSED: &str = "Connection refused";
@@ -220,32 +222,43 @@ pub(crate) enum Op {
 }
 
 /// Maps an OS error to Qt's code and text for `op`.
+///
+/// The errno values are the target's own (`nix::errno::Errno`), so the
+/// mapping holds on every Unix, not only where Linux numbers them.
 pub(crate) fn from_io(op: Op, err: &io::Error) -> Failure {
+    use Errno::*;
     use SocketError::*;
-    let errno = err.raw_os_error().unwrap_or(0);
+    // No OS error (an error made in Rust): matches none of the codes.
+    let errno = err.raw_os_error().map_or(UnknownErrno, Errno::from_raw);
+    // EAGAIN, and EWOULDBLOCK where it is a different number.
+    let would_block = err.kind() == io::ErrorKind::WouldBlock && errno != UnknownErrno;
     let pick = |e: SocketError, t: &'static str| (e, Cow::Borrowed(t));
     match (op, errno) {
-        (Op::SendDatagram, 90) => pick(DatagramTooLarge, text::DATAGRAM_TOO_LARGE), // EMSGSIZE
-        (Op::SendDatagram, 104) => pick(RemoteHostClosed, text::REMOTE_CLOSED),     // ECONNRESET
-        (Op::SendDatagram, 11) => pick(Temporary, text::SEND_DATAGRAM),             // EAGAIN
+        (Op::SendDatagram, EMSGSIZE) => pick(DatagramTooLarge, text::DATAGRAM_TOO_LARGE),
+        (Op::SendDatagram, ECONNRESET) => pick(RemoteHostClosed, text::REMOTE_CLOSED),
+        (Op::SendDatagram, _) if would_block => pick(Temporary, text::SEND_DATAGRAM),
         (Op::SendDatagram, _) => pick(Network, text::SEND_MESSAGE),
-        (Op::ReceiveDatagram, 111) => pick(ConnectionRefused, text::REFUSED), // ECONNREFUSED
-        (Op::ReceiveDatagram, 11) => pick(Temporary, text::NO_DATAGRAM),      // EAGAIN
+        (Op::ReceiveDatagram, ECONNREFUSED) => pick(ConnectionRefused, text::REFUSED),
+        (Op::ReceiveDatagram, _) if would_block => pick(Temporary, text::NO_DATAGRAM),
         (Op::ReceiveDatagram, _) => pick(Network, text::RECEIVE_DATAGRAM),
-        (Op::Write, 90) => pick(DatagramTooLarge, text::DATAGRAM_TOO_LARGE), // connected UDP
-        (_, 24 | 23 | 105 | 12) => pick(SocketResource, text::OUT_OF_RESOURCES), // EMFILE ENFILE ENOBUFS ENOMEM
-        (Op::Bind, 98) => pick(AddressInUse, text::ADDRESS_IN_USE),              // EADDRINUSE
-        (Op::Bind, 99) => pick(SocketAddressNotAvailable, text::ADDRESS_NOT_AVAILABLE), // EADDRNOTAVAIL
-        (Op::Bind, 13) => pick(SocketAccess, text::ADDRESS_PROTECTED),                  // EACCES
-        (Op::Connect, 111) => pick(ConnectionRefused, text::REFUSED), // ECONNREFUSED
-        (Op::Connect, 101) => pick(Network, text::NETWORK_UNREACHABLE), // ENETUNREACH
-        (Op::Connect, 113) => pick(Network, text::HOST_UNREACHABLE),  // EHOSTUNREACH
-        (Op::Connect, 110) => pick(Network, text::CONNECT_TIMED_OUT), // ETIMEDOUT
-        (Op::Connect, 13 | 1) => pick(SocketAccess, text::PERMISSION_DENIED), // EACCES EPERM
-        (Op::Connect, 99) => pick(SocketAddressNotAvailable, text::ADDRESS_NOT_AVAILABLE),
-        (Op::Connect, 98) => pick(AddressInUse, text::ADDRESS_IN_USE),
-        (Op::Read | Op::Write, 104 | 32) => pick(RemoteHostClosed, text::REMOTE_CLOSED), // ECONNRESET EPIPE
-        (Op::Create, 97 | 93) => pick(UnsupportedSocketOperation, text::UNSUPPORTED), // EAFNOSUPPORT EPROTONOSUPPORT
+        (Op::Write, EMSGSIZE) => pick(DatagramTooLarge, text::DATAGRAM_TOO_LARGE), // connected UDP
+        (_, EMFILE | ENFILE | ENOBUFS | ENOMEM) => pick(SocketResource, text::OUT_OF_RESOURCES),
+        (Op::Bind, EADDRINUSE) => pick(AddressInUse, text::ADDRESS_IN_USE),
+        (Op::Bind, EADDRNOTAVAIL) => pick(SocketAddressNotAvailable, text::ADDRESS_NOT_AVAILABLE),
+        (Op::Bind, EACCES) => pick(SocketAccess, text::ADDRESS_PROTECTED),
+        (Op::Connect, ECONNREFUSED) => pick(ConnectionRefused, text::REFUSED),
+        (Op::Connect, ENETUNREACH) => pick(Network, text::NETWORK_UNREACHABLE),
+        (Op::Connect, EHOSTUNREACH) => pick(Network, text::HOST_UNREACHABLE),
+        (Op::Connect, ETIMEDOUT) => pick(Network, text::CONNECT_TIMED_OUT),
+        (Op::Connect, EACCES | EPERM) => pick(SocketAccess, text::PERMISSION_DENIED),
+        (Op::Connect, EADDRNOTAVAIL) => {
+            pick(SocketAddressNotAvailable, text::ADDRESS_NOT_AVAILABLE)
+        }
+        (Op::Connect, EADDRINUSE) => pick(AddressInUse, text::ADDRESS_IN_USE),
+        (Op::Read | Op::Write, ECONNRESET | EPIPE) => pick(RemoteHostClosed, text::REMOTE_CLOSED),
+        (Op::Create, EAFNOSUPPORT | EPROTONOSUPPORT) => {
+            pick(UnsupportedSocketOperation, text::UNSUPPORTED)
+        }
         _ => (Network, Cow::Owned(strerror(err))),
     }
 }

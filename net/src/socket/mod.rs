@@ -3,7 +3,7 @@
 //!
 //! - `engine`: the state and signals of one socket, and the small helpers
 //!   every path uses (state changes, errors, deferred work);
-//! - `connect`: host lookup and connect attempts (§1.4, §1.5);
+//! - `connect`: host lookup and connect attempts (`connectToHost()`);
 //! - `close`: `disconnect_from_host`, `close`, `abort`, remote close;
 //! - `transfer`: reading into the read buffer and flushing the write buffer;
 //! - `datagram`: the UDP side: bind, datagram reads and writes, Qt's

@@ -1,5 +1,6 @@
 //! Moving bytes: the read buffer filled from the OS, the write buffer
-//! flushed to it, and the buffer rules of Qt §1.6.
+//! flushed to it, and Qt's buffer rules (`QAbstractSocket::readyRead()`,
+//! `bytesWritten()`, `setReadBufferSize()`).
 //!
 //! mio is edge-triggered, so the read side reads until `WouldBlock`, or
 //! until the fairness budget or the read-buffer limit stops it; in those
@@ -332,11 +333,11 @@ impl SocketCore {
     /// after each OS write; finishes a pending close once empty. Returns the
     /// bytes written.
     ///
-    /// Deliberately unlike Qt, which writes one block per write
-    /// notification (qt-reference §1.6): the stream is edge-triggered, so
-    /// stopping before `WouldBlock` would need a re-registration to hear of
-    /// the room again. Totals are the same; `bytes_written` may come in
-    /// fewer, larger steps.
+    /// Deliberately unlike Qt, which writes one block per write notification
+    /// (`QAbstractSocketPrivate::canWriteNotification()`): the stream is
+    /// edge-triggered, so stopping before `WouldBlock` would need a
+    /// re-registration to hear of the room again. Totals are the same;
+    /// `bytes_written` may come in fewer, larger steps.
     pub(crate) fn flush_now(&self) -> usize {
         let mut total = 0;
         loop {

@@ -1,4 +1,6 @@
-//! The blocking `wait_for_*` functions (Qt §1.8).
+//! The blocking `wait_for_*` functions (Qt:
+//! `QAbstractSocket::waitForConnected()`, `waitForReadyRead()`,
+//! `waitForBytesWritten()`, `waitForDisconnected()`).
 //!
 //! They need no running loop: each waits on the socket's own fd with
 //! `poll(2)`, as Qt's socket engine does, and then runs the same read, write
