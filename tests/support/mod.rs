@@ -2,11 +2,13 @@
 //! signal traces in the Qt oracle's format ([`recorder`]), the oracle's TCP
 //! scenarios re-enacted with our sockets ([`scenarios`]), and child
 //! processes for scenarios that need a descriptor limit or a private
-//! network namespace ([`isolate`]).
+//! network namespace ([`isolate`]), and a relay that injects faults into
+//! a TCP stream ([`fault_relay`]).
 
 // Each test binary uses only part of these helpers.
 #![allow(dead_code)]
 
+pub mod fault_relay;
 pub mod isolate;
 pub mod recorder;
 pub mod scenarios;
