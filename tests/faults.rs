@@ -25,6 +25,7 @@ mod support;
 use std::cell::{Cell, RefCell};
 use std::hash::{DefaultHasher, Hasher};
 use std::rc::Rc;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use sigloop::core::IoDevice;
@@ -33,7 +34,7 @@ use sigloop::{
     SpecialAddress, TcpServer, TcpSocket,
 };
 use support::fault_relay::{Fault, FaultRelay};
-use support::waits::run_until_within;
+use support::waits::{run_until, run_until_within};
 
 /// The big transfer's size.
 const BIG: usize = 64 << 20;
@@ -47,37 +48,64 @@ const FORTUNE_DEADLINE: Duration = Duration::from_secs(60);
 /// Qt's text for `RemoteHostClosedError`.
 const REMOTE_CLOSED: &str = "The remote host closed the connection";
 
-/// The byte at `offset` of the big stream: catches loss and reordering.
-fn pattern(offset: usize) -> u8 {
-    (offset.wrapping_mul(31) ^ (offset >> 11)) as u8
+/// The big stream: a pattern that catches loss and reordering, made once
+/// per test binary (per-byte loops are slow in a debug build; slices of
+/// it are copied and compared at native speed).
+fn stream() -> &'static [u8] {
+    static STREAM: OnceLock<Vec<u8>> = OnceLock::new();
+    STREAM.get_or_init(|| {
+        (0..BIG)
+            .map(|i| (i.wrapping_mul(31) ^ (i >> 11)) as u8)
+            .collect()
+    })
 }
 
-fn pattern_block(start: usize, len: usize) -> Vec<u8> {
-    (start..start + len).map(pattern).collect()
-}
-
-/// A server on this loop that sends each connection `payload(socket)`
-/// (refilled as the OS takes it) and then closes gracefully.
+/// A server on this loop that keeps what it accepts; the test decides
+/// when it sends.
 struct Source {
     server: TcpServer,
-    /// The accepted connection, kept alive for the test.
-    peer: Rc<RefCell<Option<TcpSocket>>>,
+    accepted: Rc<RefCell<Vec<TcpSocket>>>,
 }
 
 impl Source {
+    fn start() -> Source {
+        let server = TcpServer::new();
+        server
+            .listen(&HostAddress::from(SpecialAddress::LocalHost), 0)
+            .expect("listen on loopback");
+        let accepted: Rc<RefCell<Vec<TcpSocket>>> = Rc::default();
+        {
+            let accepted = accepted.clone();
+            let _ = server
+                .new_connection()
+                .connect_to(&server, move |server, _| {
+                    while let Some(socket) = server.next_pending_connection() {
+                        accepted.borrow_mut().push(socket);
+                    }
+                });
+        }
+        Source { server, accepted }
+    }
+
     fn address(&self) -> std::net::SocketAddr {
         ([127, 0, 0, 1], self.server.server_port()).into()
     }
+
+    /// Waits until `client` is connected (through the relay) and the
+    /// relay's connection is accepted, and returns the accepted socket.
+    /// Sending only then keeps the fault away from the client's connect:
+    /// a reset racing the connect completion is another test.
+    fn connected(&self, client: &TcpSocket) -> TcpSocket {
+        run_until("the client and the server to connect", || {
+            client.state() == SocketState::Connected && !self.accepted.borrow().is_empty()
+        });
+        self.accepted.borrow()[0].clone()
+    }
 }
 
-/// Starts a server that writes `total` pattern bytes, hashing them into
-/// `sent_hash`, then disconnects.
-fn big_source(sent_hash: Rc<RefCell<DefaultHasher>>) -> Source {
-    let server = TcpServer::new();
-    server
-        .listen(&HostAddress::from(SpecialAddress::LocalHost), 0)
-        .expect("listen on loopback");
-    let peer: Rc<RefCell<Option<TcpSocket>>> = Rc::default();
+/// Starts writing the 64 MiB stream on `socket` (refilled as the OS takes
+/// it), hashing it into `sent_hash`, and closes gracefully after it.
+fn send_big(socket: &TcpSocket, sent_hash: Rc<RefCell<DefaultHasher>>) {
     let offset = Rc::new(Cell::new(0usize));
     let refill = move |socket: &TcpSocket| {
         while socket.state() == SocketState::Connected
@@ -85,31 +113,20 @@ fn big_source(sent_hash: Rc<RefCell<DefaultHasher>>) -> Source {
             && offset.get() < BIG
         {
             let start = offset.get();
-            let data = pattern_block(start, CHUNK.min(BIG - start));
-            sent_hash.borrow_mut().write(&data);
-            socket.write(&data).expect("queue the next chunk");
+            let data = &stream()[start..(start + CHUNK).min(BIG)];
+            sent_hash.borrow_mut().write(data);
+            socket.write(data).expect("queue the next chunk");
             offset.set(start + data.len());
             if offset.get() == BIG {
                 socket.disconnect_from_host();
             }
         }
     };
-    {
-        let peer = peer.clone();
-        let _ = server
-            .new_connection()
-            .connect_to(&server, move |server, _| {
-                while let Some(socket) = server.next_pending_connection() {
-                    let on_written = refill.clone();
-                    let _ = socket
-                        .bytes_written()
-                        .connect_to(&socket, move |s, _| on_written(s));
-                    refill(&socket);
-                    *peer.borrow_mut() = Some(socket);
-                }
-            });
-    }
-    Source { server, peer }
+    let on_written = refill.clone();
+    let _ = socket
+        .bytes_written()
+        .connect_to(socket, move |s, _| on_written(s));
+    refill(socket);
 }
 
 /// What a receiver saw.
@@ -125,11 +142,12 @@ struct Received {
 
 impl Received {
     fn take(&mut self, data: &[u8]) {
-        if self.first_wrong.is_none() {
-            let expected = pattern_block(self.bytes, data.len());
-            if let Some(i) = data.iter().zip(&expected).position(|(a, b)| a != b) {
-                self.first_wrong = Some(self.bytes + i);
-            }
+        let expected = stream().get(self.bytes..self.bytes + data.len());
+        if self.first_wrong.is_none() && expected != Some(data) {
+            let i = (0..data.len())
+                .find(|&i| stream().get(self.bytes + i) != Some(&data[i]))
+                .unwrap_or(0);
+            self.first_wrong = Some(self.bytes + i);
         }
         self.hash.write(data);
         self.bytes += data.len();
@@ -170,9 +188,10 @@ fn receiver(port: u16) -> (TcpSocket, Rc<RefCell<Received>>) {
 /// sender's hash, and the relay's downstream byte count.
 fn big_transfer(fault: Fault) -> (Received, u64, usize) {
     let sent_hash = Rc::new(RefCell::new(DefaultHasher::new()));
-    let source = big_source(sent_hash.clone());
+    let source = Source::start();
     let relay = FaultRelay::start(source.address(), fault);
     let (socket, seen) = receiver(relay.port());
+    send_big(&source.connected(&socket), sent_hash.clone());
     run_until_within("the transfer to end", BIG_DEADLINE, || {
         seen.borrow().disconnected > 0
     });
@@ -181,7 +200,6 @@ fn big_transfer(fault: Fault) -> (Received, u64, usize) {
     let rest = socket.read_all().expect("read the rest");
     seen.borrow_mut().take(&rest);
     assert_eq!(socket.state(), SocketState::Unconnected);
-    drop(source.peer.borrow_mut().take());
     let relayed = relay
         .counters()
         .downstream
@@ -296,24 +314,8 @@ struct FortuneSeen {
 /// Qt's fortune server (write the block, disconnect) and client (read in
 /// a transaction until it commits) through `fault`.
 fn fortune_exchange(fault: Fault) -> FortuneSeen {
-    let server = TcpServer::new();
-    server
-        .listen(&HostAddress::from(SpecialAddress::LocalHost), 0)
-        .expect("listen on loopback");
-    let accepted: Rc<RefCell<Vec<TcpSocket>>> = Rc::default();
-    {
-        let accepted = accepted.clone();
-        let _ = server
-            .new_connection()
-            .connect_to(&server, move |server, _| {
-                while let Some(socket) = server.next_pending_connection() {
-                    socket.write(&fortune_block()).expect("queue the fortune");
-                    socket.disconnect_from_host();
-                    accepted.borrow_mut().push(socket);
-                }
-            });
-    }
-    let relay = FaultRelay::start(([127, 0, 0, 1], server.server_port()).into(), fault);
+    let source = Source::start();
+    let relay = FaultRelay::start(source.address(), fault);
 
     let socket = TcpSocket::new();
     let seen: Rc<RefCell<FortuneSeen>> = Rc::default();
@@ -355,6 +357,10 @@ fn fortune_exchange(fault: Fault) -> FortuneSeen {
         });
     }
     socket.connect_to_host("127.0.0.1", relay.port());
+    // Qt's fortune server: write the block, disconnect.
+    let peer = source.connected(&socket);
+    peer.write(&fortune_block()).expect("queue the fortune");
+    peer.disconnect_from_host();
     run_until_within("the fortune exchange to end", FORTUNE_DEADLINE, || {
         seen.borrow().disconnected > 0
     });
