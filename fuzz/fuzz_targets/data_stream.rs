@@ -25,7 +25,10 @@ use sigloop::{
     Buffer, ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, FloatingPointPrecision,
     IoDevice, OpenMode, ReadFrom, WriteTo,
 };
-use sigloop_fuzz::{Input, QueueDevice};
+use sigloop_fuzz::{CappedAlloc, Input, QueueDevice};
+
+#[global_allocator]
+static ALLOC: CappedAlloc = CappedAlloc;
 
 /// A stream's settings, so a round trip can use the same ones.
 #[derive(Clone, Copy)]

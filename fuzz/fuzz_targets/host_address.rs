@@ -21,7 +21,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
 use sigloop::{ConversionMode, HostAddress};
-use sigloop_fuzz::Input;
+use sigloop_fuzz::{CappedAlloc, Input};
+
+#[global_allocator]
+static ALLOC: CappedAlloc = CappedAlloc;
 
 fn hash_of(a: &HostAddress) -> u64 {
     let mut h = DefaultHasher::new();

@@ -17,7 +17,10 @@ use std::io;
 
 use libfuzzer_sys::fuzz_target;
 use sigloop::{Buffer, ByteQueue, IoDevice, OpenMode};
-use sigloop_fuzz::{Input, QueueDevice};
+use sigloop_fuzz::{CappedAlloc, Input, QueueDevice};
+
+#[global_allocator]
+static ALLOC: CappedAlloc = CappedAlloc;
 
 /// Bytes of a given length whose content still varies with position.
 fn payload(input: &mut Input<'_>, max: usize) -> Vec<u8> {

@@ -27,7 +27,10 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use sigloop::{BindMode, HostAddress, NetworkDatagram, SpecialAddress, UdpSocket};
-use sigloop_fuzz::Input;
+use sigloop_fuzz::{CappedAlloc, Input};
+
+#[global_allocator]
+static ALLOC: CappedAlloc = CappedAlloc;
 
 /// IPv4's largest payload; one byte more must fail cleanly.
 const MAX_V4: usize = 65_507;

@@ -1,9 +1,12 @@
 //! Helpers shared by the fuzz targets: a cursor that turns the fuzzer's
-//! bytes into choices, and a sequential device over a [`ByteQueue`] that
-//! reads the way a socket does.
+//! bytes into choices, a sequential device over a [`ByteQueue`] that
+//! reads the way a socket does, and an allocator that makes any single
+//! huge allocation a crash.
 
-#![forbid(unsafe_code)]
+// Only `CappedAlloc` needs unsafe (a `GlobalAlloc` impl).
+#![deny(unsafe_code)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
 
 use sigloop::{ByteQueue, DeviceError, IoDevice, OpenMode};
@@ -140,5 +143,47 @@ impl IoDevice for QueueDevice {
 
     fn index_of_newline(&self, max: usize) -> Option<usize> {
         self.queue.borrow().index_of(b'\n', max)
+    }
+}
+
+/// The largest single allocation a target may make. A size read from the
+/// input must never be allocated up front (memory has to follow the bytes
+/// really there); inputs are at most a few KiB, and the targets' own
+/// buffers stay below 1 MiB.
+pub const ALLOCATION_LIMIT: usize = 64 << 20;
+
+/// The system allocator, except that an allocation above
+/// [`ALLOCATION_LIMIT`] fails, which aborts the process: libFuzzer reports
+/// it as a crash with the input. (libFuzzer's own `-malloc_limit_mb`
+/// needs a sanitizer's hooks; the safe-code targets run without one.)
+pub struct CappedAlloc;
+
+#[allow(unsafe_code)]
+// SAFETY: every call is forwarded unchanged to `System`, or fails with a
+// null pointer, which `GlobalAlloc` allows.
+unsafe impl GlobalAlloc for CappedAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.size() > ALLOCATION_LIMIT {
+            return std::ptr::null_mut();
+        }
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if layout.size() > ALLOCATION_LIMIT {
+            return std::ptr::null_mut();
+        }
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > ALLOCATION_LIMIT {
+            return std::ptr::null_mut();
+        }
+        System.realloc(ptr, layout, new_size)
     }
 }
