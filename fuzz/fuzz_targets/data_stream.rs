@@ -102,6 +102,14 @@ fn read_checked<T>(s: &mut DataStream<'_>, old_lossy: bool) -> String
 where
     T: ReadFrom + WriteTo + Same + Debug,
 {
+    format!("{:?}", read_value::<T>(s, old_lossy))
+}
+
+/// As [`read_checked`], returning the value.
+fn read_value<T>(s: &mut DataStream<'_>, old_lossy: bool) -> T
+where
+    T: ReadFrom + WriteTo + Same + Debug,
+{
     let value = s.read::<T>();
     let settings = Settings::of(s);
     if s.is_ok() && !(old_lossy && settings.version < DataStreamVersion::QT_3_3) {
@@ -121,7 +129,7 @@ where
         assert!(back.at_end(), "{value:?} left bytes behind");
         assert!(value.same(&copy), "{value:?} came back as {copy:?}");
     }
-    format!("{value:?}")
+    value
 }
 
 /// Reads the type numbered `code`; returns its debug form.
@@ -146,9 +154,16 @@ fn read_type(s: &mut DataStream<'_>, code: u8) -> String {
         16 => read_checked::<Vec<String>>(s, false),
         17 => read_checked::<Vec<bool>>(s, false),
         18 => read_checked::<BTreeMap<String, i32>>(s, false),
-        19 => read_checked::<HashMap<u16, Vec<u8>>>(s, false),
+        // Hash containers print in a random order: compare them sorted.
+        19 => {
+            let map = read_value::<HashMap<u16, Vec<u8>>>(s, false);
+            format!("{:?}", map.into_iter().collect::<BTreeMap<_, _>>())
+        }
         20 => read_checked::<BTreeSet<i64>>(s, true),
-        21 => read_checked::<HashSet<String>>(s, false),
+        21 => {
+            let set = read_value::<HashSet<String>>(s, false);
+            format!("{:?}", set.into_iter().collect::<BTreeSet<_>>())
+        }
         22 => read_checked::<(u8, String)>(s, false),
         23 => read_checked::<Box<u16>>(s, false),
         24 => read_checked::<Vec<Vec<i16>>>(s, false),
