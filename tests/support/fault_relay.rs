@@ -4,10 +4,11 @@
 //!
 //! Faults ([`Fault`]) act on the downstream direction (target to client,
 //! where the tests' servers send); the upstream direction is forwarded as
-//! is. Both of the relay's sockets have `TCP_NODELAY`, so a 1-byte write
-//! really leaves as a 1-byte segment. Each connection is two threads
-//! doing blocking copies; dropping the relay shuts every socket down and
-//! joins every thread, so nothing outlives the test.
+//! is. The end of a direction (EOF, or a read error such as a reset) is
+//! passed on as a FIN. Both of the relay's sockets have `TCP_NODELAY`, so
+//! a 1-byte write really leaves as a 1-byte segment. Each connection is
+//! two threads doing blocking copies; dropping the relay shuts every
+//! socket down and joins every thread, so nothing outlives the test.
 //!
 //! ```ignore
 //! let relay = FaultRelay::start(server_addr, Fault::ResetAfter(1000));
