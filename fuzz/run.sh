@@ -52,5 +52,5 @@ cargo +nightly fuzz run --sanitizer "${sanitizer}" --debug-assertions \
 status=${PIPESTATUS[0]}
 set -e
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "${log}" | tail -1)
-echo "fuzz/run.sh: ${target}: ${execs:-?} executions in ${seconds} s, exit ${status}"
+echo "fuzz/run.sh: ${target}: ${execs:-?} executions in ${SECONDS} s (limit ${seconds} s), exit ${status}"
 exit "${status}"
