@@ -2,14 +2,16 @@
 //! signal traces in the Qt oracle's format ([`recorder`]), the oracle's TCP
 //! scenarios re-enacted with our sockets ([`scenarios`]), and child
 //! processes for scenarios that need a descriptor limit or a private
-//! network namespace ([`isolate`]), and tests that need a real peer, which
-//! skip with a notice or fail when it is missing ([`peers`]).
-//! network namespace ([`isolate`]), and real-Qt peers in Python
-//! ([`python_peer`]).
+//! network namespace ([`isolate`]); tests that need a real peer, which
+//! skip with a notice or fail when it is missing ([`peers`]); real-Qt
+//! peers in Python ([`python_peer`]); the proxy scenarios of the oracle
+//! ([`proxy_scenarios`]); and a relay that injects faults into a TCP
+//! stream ([`fault_relay`]).
 
 // Each test binary uses only part of these helpers.
 #![allow(dead_code)]
 
+pub mod fault_relay;
 pub mod isolate;
 pub mod peers;
 pub mod proxy_scenarios;

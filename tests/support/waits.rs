@@ -15,7 +15,14 @@ pub const WAIT: Option<Duration> = Some(Duration::from_secs(10));
 
 /// Runs the loop until `done` holds; fails the test after [`DEADLINE`].
 #[track_caller]
-pub fn run_until(what: &str, mut done: impl FnMut() -> bool) {
+pub fn run_until(what: &str, done: impl FnMut() -> bool) {
+    run_until_within(what, DEADLINE, done);
+}
+
+/// Runs the loop until `done` holds; fails the test after `deadline` (for
+/// the few waits that legitimately take longer than [`DEADLINE`]).
+#[track_caller]
+pub fn run_until_within(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
     let clock = ElapsedTimer::started();
     // Wakes a blocking pass regularly so the deadline is checked.
     let tick = Timer::new();
@@ -23,8 +30,8 @@ pub fn run_until(what: &str, mut done: impl FnMut() -> bool) {
     tick.start_with(Duration::from_millis(20));
     while !done() {
         assert!(
-            !clock.has_expired(DEADLINE),
-            "timed out after {DEADLINE:?} waiting for {what}"
+            !clock.has_expired(deadline),
+            "timed out after {deadline:?} waiting for {what}"
         );
         EventDispatcher::process_events(ProcessEventsFlags::WAIT_FOR_MORE_EVENTS);
     }
