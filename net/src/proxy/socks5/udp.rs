@@ -33,7 +33,8 @@ pub fn wrap_datagram(target: &ProxyAddress, payload: &[u8]) -> Result<Vec<u8>, P
 
 /// The sender and payload of a datagram that came from the relay, or
 /// `None` for one to discard: shorter than a header, a reserved byte not
-/// zero, a fragment (Qt supports none), or an unknown address type. A
+/// zero, a fragment (Qt supports none), an unknown address type, or an
+/// empty sender name (which [`wrap_datagram`] could not answer). A
 /// sender given as a name comes back as [`ProxyAddress::Domain`] (Qt
 /// discards such datagrams; the caller decides).
 ///
@@ -54,6 +55,8 @@ pub fn unwrap_datagram(datagram: &[u8]) -> Option<(ProxyAddress, &[u8])> {
         return None;
     }
     match decode(rest) {
+        // An empty name is no sender: nothing could answer it.
+        Decoded::Done(ProxyAddress::Domain(name, _), _) if name.is_empty() => None,
         Decoded::Done(from, len) => Some((from, &rest[len..])),
         Decoded::Incomplete | Decoded::BadType => None,
     }
@@ -62,6 +65,18 @@ pub fn unwrap_datagram(datagram: &[u8]) -> Option<(ProxyAddress, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `proxy_handshake` fuzz target: a relay datagram whose
+    /// sender is a zero-length name was accepted, and a reply to that
+    /// sender could not be wrapped.
+    #[test]
+    fn an_empty_sender_name_is_discarded() {
+        assert_eq!(unwrap_datagram(&[0, 0, 0, 3, 0, 0, 2, b'x']), None);
+        let one = [0, 0, 0, 3, 1, b'a', 0, 2, b'x'];
+        let (from, payload) = unwrap_datagram(&one).unwrap();
+        assert_eq!(from, ProxyAddress::Domain("a".into(), 2));
+        assert!(wrap_datagram(&from, payload).is_ok());
+    }
 
     #[test]
     fn wrap_and_unwrap_are_inverse_for_every_address_type() {
