@@ -17,10 +17,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
+
+mod support;
+
+use support::examples::example;
 
 /// The longest any single step may take before the test fails.
 const STEP: Duration = Duration::from_secs(30);
@@ -28,25 +31,6 @@ const STEP: Duration = Duration::from_secs(30);
 /// Accept failures to see before the limit comes back: the first and
 /// two retries.
 const FAILURES_SEEN: usize = 3;
-
-/// The path of a compiled example, beside the `deps/` folder of this test.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is missing: `cargo test` builds the examples; when running this \
-         test alone, run `cargo build --examples` first",
-        path.display()
-    );
-    path
-}
 
 /// A running server example, killed on drop; its stdout and stderr lines
 /// arrive on channels.

@@ -8,33 +8,16 @@
 //! first. Every wait is bounded; the server is killed when a test ends.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod support;
+
+use support::examples::example;
+
 /// The longest any single step may take before the test fails.
 const STEP: Duration = Duration::from_secs(30);
-
-/// The path of a compiled example: `target/<profile>/examples/<name>`,
-/// beside the `deps/` folder this test binary lives in.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is missing: `cargo test` builds the examples; when running this \
-         test alone, run `cargo build --examples` first",
-        path.display()
-    );
-    path
-}
 
 /// A running `echo_server`, killed on drop.
 struct Server {

@@ -11,10 +11,13 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
+
+mod support;
+
+use support::examples::example;
 
 /// The longest a server may take to print a line, or a client to finish.
 const STEP: Duration = Duration::from_secs(60);
@@ -31,26 +34,6 @@ const QT_FORTUNES: [&str; 7] = [
     "You cannot kill time without injuring eternity.",
     "Computers are not intelligent. They only think they are.",
 ];
-
-/// The path of a compiled example: `target/<profile>/examples/<name>`,
-/// beside the `deps/` folder this test binary lives in.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is missing: `cargo test` builds the examples; when running this \
-         test alone, run `cargo build --examples` first",
-        path.display()
-    );
-    path
-}
 
 /// A running server example, killed on drop. Its stdout is read line by
 /// line on a helper thread, so every wait for a line is bounded.

@@ -10,8 +10,9 @@
 
 mod support;
 
+use support::examples::example;
+
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -22,22 +23,6 @@ const STEP: Duration = Duration::from_secs(30);
 
 /// Sent on the line channel when the receiver's stdout ends.
 const EOF: &str = "<end of output>";
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: `cargo test` builds the examples; when running this \
-         test alone, run `cargo build --examples` first",
-        path.display()
-    );
-    path
-}
 
 /// A running receiver whose stdout lines arrive on a channel; killed on drop.
 struct Receiver {

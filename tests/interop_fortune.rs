@@ -29,6 +29,8 @@
 
 mod support;
 
+use support::examples::example;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -624,26 +626,6 @@ fn sixteen_mib_through_sigloop_socket_and_qt_echo_peer() {
 // ----------------------------------------------------------------------
 // The tests: the example binaries
 // ----------------------------------------------------------------------
-
-/// The path of a compiled example: `target/<profile>/examples/<name>`,
-/// beside the `deps/` folder this test binary lives in.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is missing: `cargo test` builds the examples; when running this \
-         test alone, run `cargo build --examples` first",
-        path.display()
-    );
-    path
-}
 
 /// Runs `command` to completion within [`STEP`].
 fn output_within(what: &str, mut command: Command) -> Output {

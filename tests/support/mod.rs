@@ -5,12 +5,13 @@
 //! network namespace ([`isolate`]); tests that need a real peer, which
 //! skip with a notice or fail when it is missing ([`peers`]); real-Qt
 //! peers in Python ([`python_peer`]); the proxy scenarios of the oracle
-//! ([`proxy_scenarios`]); and a relay that injects faults into a TCP
-//! stream ([`fault_relay`]).
+//! ([`proxy_scenarios`]); a relay that injects faults into a TCP stream
+//! ([`fault_relay`]); and the compiled example binaries ([`examples`]).
 
 // Each test binary uses only part of these helpers.
 #![allow(dead_code)]
 
+pub mod examples;
 pub mod fault_relay;
 pub mod isolate;
 pub mod peers;
