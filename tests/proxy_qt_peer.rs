@@ -275,11 +275,18 @@ enum Target {
     QtEcho,
     /// A port on 127.0.0.1 nothing listens on.
     Closed,
+    /// A name no resolver knows (`.invalid` is reserved for that); only
+    /// for squid, which resolves from `/etc/hosts` and a dead loopback DNS
+    /// port, so the name never leaves the machine.
+    Unresolvable,
 }
 
-fn target_port(python: &Path, target: &Target) -> (Option<Peer>, u16) {
+/// Where the scenario connects: a peer to keep running (if any), the host
+/// and the port.
+fn target_of(python: &Path, target: &Target) -> (Option<Peer>, &'static str, u16) {
     match target {
-        Target::Closed => (None, free_port()),
+        Target::Closed => (None, "127.0.0.1", free_port()),
+        Target::Unresolvable => (None, "nowhere.sigloop.invalid", 7),
         Target::QtEcho => {
             let mut peer = Peer::spawn(python, "echo_peer.py", &[]);
             let first = peer.next_line().unwrap_or_default();
@@ -289,7 +296,7 @@ fn target_port(python: &Path, target: &Target) -> (Option<Peer>, u16) {
                 .unwrap_or_else(|| {
                     panic!("echo_peer.py said {first:?}; stderr:\n{}", peer.stderr())
                 });
-            (Some(peer), port)
+            (Some(peer), "127.0.0.1", port)
         }
     }
 }
@@ -302,7 +309,7 @@ fn qt_run(
     credentials: Option<(&str, &str)>,
     target: &Target,
 ) -> Outcome {
-    let (_echo, port) = target_port(python, target);
+    let (_echo, host, port) = target_of(python, target);
     let mut args = vec![
         match kind {
             ProxyType::Http => "http".to_owned(),
@@ -320,6 +327,7 @@ fn qt_run(
             password.into(),
         ]);
     }
+    args.extend(["--target-host".into(), host.into()]);
     let mut peer = Peer::spawn(python, "proxy_trace_client.py", &args);
     let mut lines = Vec::new();
     let mut echoed = String::new();
@@ -354,7 +362,7 @@ fn sigloop_run(
     credentials: Option<(&str, &str)>,
     target: &Target,
 ) -> Outcome {
-    let (_echo, port) = target_port(python, target);
+    let (_echo, host, port) = target_of(python, target);
     let socket = TcpSocket::new();
     socket.set_proxy(proxy_for(kind, proxy, credentials));
     let trace = Trace::new();
@@ -374,7 +382,7 @@ fn sigloop_run(
             socket.disconnect_from_host();
         }
     });
-    socket.connect_to_host("127.0.0.1", port);
+    socket.connect_to_host(host, port);
     run_until_within("the socket unconnected again", DEADLINE, || {
         trace.contains("stateChanged UnconnectedState")
     });
@@ -525,4 +533,35 @@ fn http_with_credentials_traces_like_qt() {
             return;
         }
     }
+}
+
+/// HTTP `CONNECT` with a wrong password: squid asks again (407), tinyproxy
+/// answers 401, which Qt reports as a protocol error without asking.
+#[test]
+fn http_wrong_password_traces_like_qt() {
+    for env in ["SQUID_AUTH", "TINYPROXY_AUTH"] {
+        if same_as_qt(
+            "http_wrong_password_traces_like_qt",
+            env,
+            ProxyType::Http,
+            Some((USER, "wrong")),
+            Target::Closed,
+        )
+        .is_none()
+        {
+            return;
+        }
+    }
+}
+
+/// A name squid cannot resolve: its error reply, as Qt reports it.
+#[test]
+fn http_unresolvable_name_traces_like_qt() {
+    same_as_qt(
+        "http_unresolvable_name_traces_like_qt",
+        "SQUID_AUTH",
+        ProxyType::Http,
+        Some((USER, PASSWORD)),
+        Target::Unresolvable,
+    );
 }

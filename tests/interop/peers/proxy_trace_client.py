@@ -3,10 +3,11 @@
 for tests/proxy_qt_peer.rs.
 
     proxy_trace_client.py socks5|http PROXY_PORT TARGET_PORT BYTES
-        [--user U] [--password P] [--watchdog SECONDS]
+        [--user U] [--password P] [--target-host HOST] [--watchdog SECONDS]
 
-The proxy is 127.0.0.1:PROXY_PORT, the target 127.0.0.1:TARGET_PORT (an
-echo server of the test). --user and --password go on the QNetworkProxy;
+The proxy is 127.0.0.1:PROXY_PORT, the target HOST:TARGET_PORT (HOST is
+127.0.0.1 unless given: an echo server of the test, or a closed port; a
+name is left for the proxy to resolve). --user and --password go on the QNetworkProxy;
 proxyAuthenticationRequired is recorded and left unanswered. Once
 connected it writes BYTES bytes (the pattern 0, 1, ..., 250 repeated),
 reads them back, checks them, and calls disconnectFromHost.
@@ -56,6 +57,7 @@ def main():
     ap.add_argument("bytes", type=int)
     ap.add_argument("--user", default="")
     ap.add_argument("--password", default="")
+    ap.add_argument("--target-host", default="127.0.0.1")
     ap.add_argument("--watchdog", type=float, default=60.0)
     args = ap.parse_args()
     watchdog(args.watchdog)
@@ -100,7 +102,7 @@ def main():
     sock.errorOccurred.connect(lambda e: trace(f"errorOccurred {e.name} '{sock.errorString()}'"))
     sock.readChannelFinished.connect(lambda: trace("readChannelFinished"))
     sock.readyRead.connect(on_ready_read)
-    sock.connectToHost("127.0.0.1", args.target_port)
+    sock.connectToHost(args.target_host, args.target_port)
     code = app.exec()
     sys.stdout.flush()
     # PySide6 may abort while collecting Qt objects at interpreter exit.
