@@ -17,7 +17,10 @@ use sigloop_signals::{Receiver, Signal};
 use socket2::Socket;
 
 use crate::host_address::{HostAddress, SpecialAddress};
-use crate::socket::{from_io, poll_fd, text, BindMode, Op, SocketError, Want};
+use crate::proxy::{
+    self, NetworkProxy, NetworkProxyQuery, ProxyAddress, ProxyCapabilities, ProxyType, QueryType,
+};
+use crate::socket::{from_io, poll_fd, text, BindMode, Op, SocketError, SocketState, Want};
 use crate::tcp_socket::TcpSocket;
 
 /// What the server does with an accepted connection's fd instead of
@@ -128,7 +131,31 @@ struct ServerData {
     port: u16,
     error: SocketError,
     error_string: std::borrow::Cow<'static, str>,
+    /// The proxy setting and a listen through a proxy; boxed, so a plain
+    /// server pays one pointer.
+    proxy: Option<Box<ServerProxy>>,
 }
+
+/// A server's proxy: what `set_proxy` set and the `BIND` under way.
+#[derive(Default)]
+struct ServerProxy {
+    /// What `set_proxy` set (`Default`: ask the application settings).
+    configured: NetworkProxy,
+    /// The control connection of the `BIND` under way; it becomes the
+    /// accepted connection when the peer connects.
+    bind: Option<TcpSocket>,
+    /// The server's slots on `bind`'s signals.
+    slots: Vec<sigloop_signals::Connection>,
+}
+
+/// How `listen` goes: Qt's `QTcpServer::listen` picks the proxy first.
+enum Route {
+    Direct,
+    Socks5(NetworkProxy),
+}
+
+/// Qt's time limit for the proxy's answer to `BIND` in `listen`.
+const PROXY_LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl TcpServer {
     /// A server that is not listening.
@@ -158,6 +185,7 @@ impl TcpServer {
                 error: SocketError::Unknown,
                 // Qt's server starts with an empty text, not "Unknown error".
                 error_string: std::borrow::Cow::Borrowed(""),
+                proxy: None,
             }),
             new_connection: Signal::new(),
             pending_connection_available: Signal::new(),
@@ -299,6 +327,15 @@ impl TcpServer {
             log::warn!("TcpServer::listen() called when already listening");
             return Err(SocketError::Operation);
         }
+        match self.core.route(port) {
+            Some(Route::Direct) => {}
+            Some(Route::Socks5(proxy)) => return self.listen_through_proxy(proxy, address, port),
+            None => {
+                self.core
+                    .set_error(SocketError::UnsupportedSocketOperation, text::UNSUPPORTED);
+                return Err(SocketError::UnsupportedSocketOperation);
+            }
+        }
         let dual_stack = *address == SpecialAddress::Any;
         let target = address
             .to_socket_addr(port)
@@ -322,6 +359,113 @@ impl TcpServer {
                 Err(error)
             }
         }
+    }
+
+    /// Qt: `QSocks5SocketEngine`'s listen: a SOCKS5 `BIND` over a control
+    /// connection, waited for here as Qt does; the server then reports
+    /// where the proxy listens.
+    fn listen_through_proxy(
+        &self,
+        proxy: NetworkProxy,
+        address: &HostAddress,
+        port: u16,
+    ) -> Result<(), SocketError> {
+        // Qt asks for the address it was given; Any is IPv4's here, as a
+        // SOCKS5 request names one family.
+        let host = match address.ip() {
+            Some(ip) if *address != SpecialAddress::Any => ip.to_string(),
+            _ => "0.0.0.0".to_owned(),
+        };
+        let socket = TcpSocket::new();
+        socket.core.listen_through_proxy(proxy, &host, port);
+        let bound = socket.core.wait_for_proxy_bound(PROXY_LISTEN_TIMEOUT);
+        let bound = bound.then(|| socket.core.proxy_bound_address()).flatten();
+        let Some(bound) = bound else {
+            let error = socket.error();
+            self.core.set_error(error, socket.error_string());
+            socket.abort();
+            return Err(error);
+        };
+        let slots = self.core.watch_bind(&socket);
+        let peer_came = socket.state() == SocketState::Connected;
+        {
+            let mut d = self.core.d.borrow_mut();
+            let (address, port) = match &bound {
+                ProxyAddress::Ip(a) => (HostAddress::from(a.ip()), a.port()),
+                ProxyAddress::Domain(_, port) => (HostAddress::default(), *port),
+            };
+            d.address = address;
+            d.port = port;
+            d.accepting = Accepting::On;
+            d.user_paused = false;
+            let state = d.proxy.get_or_insert_with(Box::default);
+            state.bind = Some(socket);
+            state.slots = slots;
+        }
+        if peer_came {
+            // The peer connected before `listen` returned: announced from
+            // the loop, as Qt's queued read notification does.
+            let this = self.core.this.clone();
+            EventDispatcher::post(move || {
+                if let Some(server) = this.upgrade() {
+                    server.bind_peer_connected();
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets the proxy for the next [`listen`](Self::listen). The default,
+    /// [`ProxyType::Default`], takes the application proxy (or factory)
+    /// for a `TcpServer` query; [`ProxyType::NoProxy`] listens directly.
+    /// Only a SOCKS5 proxy can listen (its `BIND`): with one without
+    /// [`ProxyCapabilities::LISTENING`], `listen` fails with
+    /// [`SocketError::UnsupportedSocketOperation`].
+    ///
+    /// Through SOCKS5, `listen` waits (up to 30 s, as Qt) for the proxy's
+    /// first `BIND` reply; [`server_address`](Self::server_address) and
+    /// [`server_port`](Self::server_port) are then where the proxy
+    /// listens. The proxy accepts exactly one connection: it becomes a
+    /// connected [`TcpSocket`] (its stream is the control connection, its
+    /// peer the address the proxy reported) announced by `new_connection`,
+    /// and the server stops listening.
+    ///
+    /// Qt: `QTcpServer::setProxy()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{NetworkProxy, ProxyType, TcpServer};
+    ///
+    /// let server = TcpServer::new();
+    /// server.set_proxy(NetworkProxy::from_url("socks5://127.0.0.1:1080").unwrap());
+    /// assert_eq!(server.proxy().proxy_type(), ProxyType::Socks5);
+    /// ```
+    pub fn set_proxy(&self, proxy: NetworkProxy) {
+        let mut d = self.core.d.borrow_mut();
+        if proxy.proxy_type() == ProxyType::Default && d.proxy.is_none() {
+            return;
+        }
+        d.proxy.get_or_insert_with(Box::default).configured = proxy;
+    }
+
+    /// The proxy set with [`set_proxy`](Self::set_proxy) (type
+    /// [`ProxyType::Default`] if none). Qt: `QTcpServer::proxy()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{ProxyType, TcpServer};
+    /// assert_eq!(TcpServer::new().proxy().proxy_type(), ProxyType::Default);
+    /// ```
+    pub fn proxy(&self) -> NetworkProxy {
+        self.core
+            .d
+            .borrow()
+            .proxy
+            .as_ref()
+            .map(|p| p.configured.clone())
+            .unwrap_or_default()
     }
 
     fn adopt_listener(&self, socket: Socket, dual_stack: bool) -> Result<(), SocketError> {
@@ -658,6 +802,10 @@ impl TcpServer {
         if !self.is_listening() {
             return (false, false);
         }
+        if self.core.d.borrow().listener.is_none() {
+            log::warn!("TcpServer::wait_for_new_connection: not supported through a proxy");
+            return (false, false);
+        }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -758,6 +906,7 @@ impl ServerCore {
     }
 
     fn close(&self) {
+        self.drop_bind();
         let pending = {
             let mut d = self.d.borrow_mut();
             d.listener = None;
@@ -772,6 +921,123 @@ impl ServerCore {
         for socket in pending {
             socket.delete_now();
         }
+    }
+
+    /// Qt: `QTcpServerPrivate::resolveProxy()`: the proxy `listen` goes
+    /// through, `None` when none can listen.
+    fn route(&self, port: u16) -> Option<Route> {
+        let configured = self
+            .d
+            .borrow()
+            .proxy
+            .as_ref()
+            .map(|p| p.configured.clone())
+            .filter(|p| p.proxy_type() != ProxyType::Default);
+        let candidates = match configured {
+            Some(proxy) => vec![proxy],
+            None => proxy::proxy_for_query(&NetworkProxyQuery::for_local_port(
+                port,
+                "",
+                QueryType::TcpServer,
+            )),
+        };
+        let chosen = candidates
+            .into_iter()
+            .find(|p| p.capabilities().contains(ProxyCapabilities::LISTENING))?;
+        match chosen.proxy_type() {
+            ProxyType::NoProxy => Some(Route::Direct),
+            ProxyType::Socks5 => Some(Route::Socks5(chosen)),
+            _ => None,
+        }
+    }
+
+    /// The server's slots on the `BIND` control connection: the peer
+    /// connected, or the proxy failed before one did.
+    fn watch_bind(&self, socket: &TcpSocket) -> Vec<sigloop_signals::Connection> {
+        let this = self.this.clone();
+        let connected = socket.connected().connect(move |_| {
+            if let Some(server) = this.upgrade() {
+                server.bind_peer_connected();
+            }
+        });
+        let this = self.this.clone();
+        let failed = socket.error_occurred().connect(move |error| {
+            if let Some(server) = this.upgrade() {
+                server.bind_failed(*error);
+            }
+        });
+        vec![connected, failed]
+    }
+
+    /// Takes the `BIND` under way, if any, with the server's slots on it.
+    fn take_bind(&self) -> Option<TcpSocket> {
+        let (socket, slots) = {
+            let mut d = self.d.borrow_mut();
+            let state = d.proxy.as_mut()?;
+            (state.bind.take(), std::mem::take(&mut state.slots))
+        };
+        for slot in &slots {
+            slot.disconnect();
+        }
+        socket
+    }
+
+    /// `close`: the control connection of a `BIND` under way goes.
+    fn drop_bind(&self) {
+        if let Some(socket) = self.take_bind() {
+            socket.abort();
+        }
+    }
+
+    /// The proxy's peer connected: the control connection is the accepted
+    /// connection. Qt's SOCKS5 engine accepts one connection per `BIND`
+    /// and then stops listening.
+    fn bind_peer_connected(&self) {
+        let connected = {
+            let d = self.d.borrow();
+            d.proxy
+                .as_ref()
+                .and_then(|p| p.bind.as_ref())
+                .is_some_and(|s| s.state() == SocketState::Connected)
+        };
+        if !connected {
+            return;
+        }
+        let Some(socket) = self.take_bind() else {
+            return;
+        };
+        let key = self.children.borrow_mut().insert(socket.clone());
+        let key = u32::try_from(key).unwrap_or(u32::MAX);
+        socket.set_parent(self.this.clone(), key);
+        {
+            let mut d = self.d.borrow_mut();
+            // As Qt: the accepted connection's local end is where the
+            // proxy listened, not the control connection's own end.
+            socket.core.d.borrow_mut().set_local(&d.address, d.port);
+            d.accepting = Accepting::Off;
+            d.pending.push_back(socket);
+        }
+        self.pending_connection_available.emit(&());
+        self.new_connection.emit(&());
+    }
+
+    /// The proxy failed or closed before a peer connected: Qt's accept
+    /// fails on the engine's error, so the server pauses and emits
+    /// `accept_error`.
+    fn bind_failed(&self, error: SocketError) {
+        let Some(socket) = self.take_bind() else {
+            return;
+        };
+        {
+            let mut d = self.d.borrow_mut();
+            d.user_paused = true;
+            d.accepting = Accepting::Paused;
+        }
+        self.set_error(error, socket.error_string());
+        // Dropped after the borrows: the socket's own teardown runs.
+        socket.abort();
+        drop(socket);
+        self.accept_error.emit(&error);
     }
 
     fn set_error(&self, error: SocketError, text: impl Into<std::borrow::Cow<'static, str>>) {

@@ -59,6 +59,15 @@ fn next_attempt() -> u64 {
     })
 }
 
+/// The peer a `BIND` reported, as an address (a name the proxy gives
+/// leaves the peer unknown).
+fn peer_address(peer: &proxy::ProxyAddress) -> Option<SocketAddr> {
+    match peer {
+        proxy::ProxyAddress::Ip(address) => Some(*address),
+        proxy::ProxyAddress::Domain(..) => None,
+    }
+}
+
 /// Qt's `isProxyError`: after one of these no other address is tried.
 fn is_proxy_error(error: SocketError) -> bool {
     matches!(
@@ -79,6 +88,9 @@ pub(crate) struct ProxyRare {
     pub(crate) configured: NetworkProxy,
     /// The current connection through a proxy, if it uses one.
     run: Option<Run>,
+    /// The socket is a server's control connection: the proxy accepts one
+    /// connection for it (SOCKS5 `BIND`) instead of connecting it.
+    listening: bool,
 }
 
 /// One of the two handshakes a TCP connection may drive.
@@ -187,6 +199,10 @@ struct Run {
     attempt: u64,
     /// The error text when the proxy closes the open tunnel.
     closed_text: &'static str,
+    /// Where the proxy listens for us (SOCKS5 `BIND`'s first reply).
+    bound: Option<proxy::ProxyAddress>,
+    /// The request to make: `BIND` for a server, else `CONNECT`.
+    command: Socks5Command,
 }
 
 impl Run {
@@ -207,6 +223,8 @@ impl Run {
             target: None,
             attempt: 0,
             closed_text: text::REMOTE_CLOSED,
+            bound: None,
+            command: Socks5Command::Connect,
         }
     }
 }
@@ -250,13 +268,16 @@ impl SocketCore {
     /// remembering it for the attempts. `false` when none fits (Qt then
     /// reports `UnsupportedSocketOperationError` and stays unconnected).
     pub(crate) fn resolve_proxy(&self, host: &str, port: u16) -> bool {
-        let configured = self
-            .d
-            .borrow()
-            .rare()
-            .and_then(|r| r.proxy.as_ref())
-            .map(|p| p.configured.clone())
-            .filter(|p| p.proxy_type() != ProxyType::Default);
+        let (configured, listening) = {
+            let d = self.d.borrow();
+            let state = d.rare().and_then(|r| r.proxy.as_ref());
+            (
+                state
+                    .map(|p| p.configured.clone())
+                    .filter(|p| p.proxy_type() != ProxyType::Default),
+                state.is_some_and(|p| p.listening),
+            )
+        };
         let candidates = match configured {
             Some(proxy) => vec![proxy],
             None => {
@@ -269,12 +290,19 @@ impl SocketCore {
         };
         let needed = match self.kind {
             SocketType::Udp => ProxyCapabilities::UDP_TUNNELING,
+            _ if listening => ProxyCapabilities::LISTENING,
             _ => ProxyCapabilities::TUNNELING,
         };
         let chosen = candidates
             .into_iter()
             .find(|p| p.capabilities().contains(needed));
         let run = match chosen.as_ref().map(NetworkProxy::proxy_type) {
+            // A server's BIND is SOCKS5 only (Qt has no HTTP listening).
+            Some(ProxyType::Socks5) if listening => chosen.map(|proxy| Run {
+                command: Socks5Command::Bind,
+                ..Run::new(proxy)
+            }),
+            Some(_) if listening => return false,
             Some(ProxyType::NoProxy) => None,
             Some(ProxyType::Socks5 | ProxyType::Http) if self.kind != SocketType::Udp => {
                 chosen.map(Run::new)
@@ -383,7 +411,7 @@ impl SocketCore {
                 ProxyType::Http => Handshake::Http(HttpConnectHandshake::new(target, &run.proxy)),
                 _ => Handshake::Socks5(
                     Socks5Handshake::new(
-                        Socks5Command::Connect,
+                        run.command,
                         target,
                         run.proxy.user(),
                         run.proxy.password(),
@@ -392,6 +420,7 @@ impl SocketCore {
                 ),
             };
             run.handshake = Some(handshake);
+            run.bound = None;
             run.target = run.by_name.is_none().then_some(address);
             run.out.clear();
             run.attempt = next_attempt();
@@ -438,6 +467,30 @@ impl SocketCore {
         if let Some(plan) = self.d.borrow_mut().connect_plan() {
             plan.lookup = Some(id);
         }
+    }
+
+    /// A blocking wait cannot wait for the loop's lookup of the proxy's
+    /// name: it looks it up now. `false` when no lookup was pending.
+    pub(crate) fn resolve_proxy_host_now(&self) -> bool {
+        let Some((host, attempt)) = self
+            .with_run(|run| {
+                (run.phase == Phase::Resolving)
+                    .then(|| (run.proxy.host_name().to_owned(), run.attempt))
+            })
+            .flatten()
+        else {
+            return false;
+        };
+        let lookup = self
+            .d
+            .borrow_mut()
+            .connect_plan()
+            .and_then(|plan| plan.lookup.take());
+        if let Some(id) = lookup {
+            HostInfo::abort_host_lookup(id);
+        }
+        self.proxy_host_found(&HostInfo::from_name(&host), attempt);
+        true
     }
 
     fn proxy_host_found(&self, info: &HostInfo, attempt: u64) {
@@ -604,6 +657,12 @@ impl SocketCore {
                 self.attempt_failed((e.error(), Cow::Owned(e.text().to_owned())));
                 Next::Stop
             }
+            HandshakeEvent::Bound(address) if self.bind_requested() => self.bound(address),
+            HandshakeEvent::PeerConnected(peer) if self.bind_requested() => {
+                self.with_run(|run| run.target = peer_address(&peer));
+                self.tunnel_open();
+                Next::Stop
+            }
             HandshakeEvent::Bound(_)
             | HandshakeEvent::PeerConnected(_)
             | HandshakeEvent::UdpAssociated(_) => {
@@ -611,6 +670,58 @@ impl SocketCore {
                 Next::Stop
             }
         }
+    }
+
+    /// Whether this attempt is a server's `BIND` that got its first reply
+    /// or waits for it.
+    fn bind_requested(&self) -> bool {
+        self.with_run(|run| run.command == Socks5Command::Bind) == Some(true)
+    }
+
+    /// The proxy listens for us (the first `BIND` reply): the server
+    /// reports that address. Waiting for the peer has no deadline, so the
+    /// connect timer goes; the second reply may have come with the first.
+    fn bound(&self, address: proxy::ProxyAddress) -> Next {
+        self.with_run(|run| run.bound = Some(address));
+        // Bound, the attempt is the one: a failure now ends the plan.
+        let timer = self.d.borrow_mut().connect_plan().and_then(|plan| {
+            plan.addresses.clear();
+            plan.timer.take()
+        });
+        // Dropped outside the borrow (a timer emits `destroyed`).
+        drop(timer);
+        match self.with_handshake(|h| h.feed(&[])) {
+            Some(HandshakeEvent::Pending) => Next::Read,
+            Some(event) => self.on_event(event),
+            None => Next::Stop,
+        }
+    }
+
+    // ----- a server listening through the proxy ------------------------
+
+    /// Qt: `QSocks5SocketEngine::bind()` for a `QTcpServer`: makes this
+    /// socket the control connection of a SOCKS5 `BIND` through `proxy`
+    /// asking for `host`:`port`. The proxy's replies come through
+    /// [`proxy_bound_address`](Self::proxy_bound_address) and then
+    /// `connected`, when the peer has connected.
+    pub(crate) fn listen_through_proxy(&self, proxy: NetworkProxy, host: &str, port: u16) {
+        {
+            let mut d = self.d.borrow_mut();
+            let state = d.rare_mut().proxy.get_or_insert_with(Box::default);
+            state.configured = proxy;
+            state.listening = true;
+        }
+        self.connect_to_host(
+            host,
+            port,
+            sigloop_core::OpenMode::READ_WRITE,
+            crate::host_address::NetworkLayerProtocol::AnyIP,
+        );
+    }
+
+    /// Where the proxy listens for this server's `BIND`, once it said.
+    pub(crate) fn proxy_bound_address(&self) -> Option<proxy::ProxyAddress> {
+        self.with_run(|run| run.bound.clone()).flatten()
     }
 
     /// Qt: `proxyAuthenticationRequired(proxy, authenticator)`; the

@@ -198,6 +198,45 @@ impl SocketCore {
         self.state() == SocketState::Connected
     }
 
+    /// Qt: `QSocks5SocketEnginePrivate::waitForConnected()` in `BIND`
+    /// mode, as `QTcpServer::listen` runs it: blocks until the proxy says
+    /// where it listens (`true`) or the attempt failed or `timeout`
+    /// passed (`false`, with the socket's error set).
+    pub(crate) fn wait_for_proxy_bound(&self, timeout: Duration) -> bool {
+        let deadline = deadline_after(Some(timeout));
+        loop {
+            if self.proxy_bound_address().is_some() {
+                return true;
+            }
+            match self.state() {
+                SocketState::HostLookup => self.resolve_now(),
+                SocketState::Connecting => {}
+                _ => return false,
+            }
+            if self.resolve_proxy_host_now() {
+                continue;
+            }
+            let left = remaining(deadline);
+            if left == Some(Duration::ZERO) {
+                self.wait_connect_timed_out();
+                return false;
+            }
+            let want = if self.proxy_wants_read() {
+                Want::READ
+            } else {
+                Want::WRITE
+            };
+            match self.wait_fd(want, left) {
+                Ok(ready) if ready.writable || ready.readable => self.on_connect_ready(),
+                Ok(_) => {}
+                Err(err) => {
+                    log::warn!("TcpServer::listen: poll failed: {err}");
+                    return false;
+                }
+            }
+        }
+    }
+
     fn stream_fd(&self) -> Option<i32> {
         self.d.borrow().stream.as_ref().map(|s| s.as_raw_fd())
     }
