@@ -79,6 +79,8 @@ pub(crate) struct ProxyRare {
     pub(crate) configured: NetworkProxy,
     /// The current connection through a proxy, if it uses one.
     run: Option<Run>,
+    /// A UDP socket's association with a SOCKS5 relay, once bound.
+    pub(crate) relay: Option<super::proxied_udp::UdpRelay>,
 }
 
 /// One of the two handshakes a TCP connection may drive.
@@ -246,10 +248,10 @@ impl SocketCore {
             .unwrap_or_default()
     }
 
-    /// Qt: `resolveProxy`: picks the proxy for a connection to `host`,
-    /// remembering it for the attempts. `false` when none fits (Qt then
-    /// reports `UnsupportedSocketOperationError` and stays unconnected).
-    pub(crate) fn resolve_proxy(&self, host: &str, port: u16) -> bool {
+    /// The proxy a connection to `host` takes: the socket's own, else the
+    /// application's for the query, the first whose capabilities fit
+    /// (`None`: none fits).
+    pub(crate) fn choose_proxy(&self, host: &str, port: u16) -> Option<NetworkProxy> {
         let configured = self
             .d
             .borrow()
@@ -271,16 +273,25 @@ impl SocketCore {
             SocketType::Udp => ProxyCapabilities::UDP_TUNNELING,
             _ => ProxyCapabilities::TUNNELING,
         };
-        let chosen = candidates
+        candidates
             .into_iter()
-            .find(|p| p.capabilities().contains(needed));
+            .find(|p| p.capabilities().contains(needed))
+    }
+
+    /// Qt: `resolveProxy`: picks the proxy for a connection to `host`,
+    /// remembering it for the attempts. `false` when none fits (Qt then
+    /// reports `UnsupportedSocketOperationError` and stays unconnected).
+    pub(crate) fn resolve_proxy(&self, host: &str, port: u16) -> bool {
+        let chosen = self.choose_proxy(host, port);
         let run = match chosen.as_ref().map(NetworkProxy::proxy_type) {
             Some(ProxyType::NoProxy) => None,
             Some(ProxyType::Socks5 | ProxyType::Http) if self.kind != SocketType::Udp => {
                 chosen.map(Run::new)
             }
             Some(ProxyType::Socks5) => {
-                log::warn!("UdpSocket: datagrams through a SOCKS5 proxy are not supported yet");
+                // A UDP socket reaches a SOCKS5 proxy only through `bind`
+                // (see `proxied_udp.rs`); a connected one is not relayed.
+                log::warn!("UdpSocket: connect_to_host through a SOCKS5 proxy is not supported");
                 return false;
             }
             _ => return false,
