@@ -218,16 +218,21 @@ fn through_dante(test: &str, name: &str, credentials: bool) {
     }
     let socket = UdpSocket::new();
     socket.set_proxy(proxy);
-    socket
-        .bind_port(0, BindMode::DEFAULT_FOR_PLATFORM)
-        .unwrap_or_else(|e| panic!("bind through dante: {e}: {}", socket.error_string()));
-    assert_eq!(socket.state(), SocketState::Bound);
+    if credentials {
+        socket
+            .bind_port(0, BindMode::DEFAULT_FOR_PLATFORM)
+            .unwrap_or_else(|e| panic!("bind through dante: {e}: {}", socket.error_string()));
+        assert_eq!(socket.state(), SocketState::Bound);
+    }
+    // Without an explicit bind, the first write_datagram binds (through
+    // the proxy, as Qt's engine does).
     for i in 0..3u8 {
         let payload = [b'd', b'a', b'n', b't', b'e', i];
         assert_eq!(
             socket.write_datagram(&payload, &loopback(), echo.local_port()),
             Ok(payload.len())
         );
+        assert_eq!(socket.state(), SocketState::Bound);
         run_until("the echo through dante", || socket.has_pending_datagrams());
         let back = socket.receive_datagram(None);
         assert_eq!(back.data(), payload);
@@ -253,4 +258,81 @@ fn datagrams_echo_through_dante_with_username_authentication() {
         "DANTE_AUTH",
         true,
     );
+}
+
+/// A proxy that accepts the control connection and answers `UDP
+/// ASSOCIATE`, then reports when the control connection closes.
+fn proxy_watching_the_control_connection() -> (u16, mpsc::Receiver<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let relay = StdUdp::bind("127.0.0.1:0").expect("relay");
+        let (mut control, _) = listener.accept().expect("accept");
+        read_exact(&mut control, 3);
+        control.write_all(&[5, 0]).expect("method");
+        read_exact(&mut control, 10);
+        let p = relay.local_addr().expect("relay addr").port().to_be_bytes();
+        control
+            .write_all(&[5, 0, 0, 1, 0, 0, 0, 0, p[0], p[1]])
+            .expect("reply");
+        control
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut buf = [0u8; 16];
+        // 0: the socket closed the control connection.
+        let _ = tx.send(control.read(&mut buf).unwrap_or(usize::MAX));
+        drop(relay);
+    });
+    (port, rx)
+}
+
+/// Closing the socket closes the control connection, which ends the
+/// association at the proxy; the socket goes through `Closing` to
+/// `Unconnected` at once, as a bound UDP socket does.
+#[test]
+fn closing_the_socket_ends_the_association() {
+    let (port, closed) = proxy_watching_the_control_connection();
+    let socket = UdpSocket::new();
+    socket.set_proxy(NetworkProxy::new(ProxyType::Socks5, "127.0.0.1", port));
+    let log = record(&socket);
+    assert_eq!(socket.bind_port(0, BindMode::DEFAULT_FOR_PLATFORM), Ok(()));
+    socket.close();
+    assert_eq!(socket.state(), SocketState::Unconnected);
+    assert_eq!(
+        *log.borrow(),
+        ["SC(BoundState)", "SC(ClosingState)", "SC(UnconnectedState)"]
+    );
+    assert_eq!(closed.recv_timeout(Duration::from_secs(30)), Ok(0));
+}
+
+/// A proxy that accepts and never answers: `bind` gives up after Qt's
+/// five seconds with the control connection's own wait error (Qt's engine
+/// waits in the control socket's `waitForReadyRead`: `SocketTimeoutError`
+/// "Socket operation timed out").
+#[test]
+fn a_silent_proxy_times_bind_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    thread::spawn(move || {
+        let accepted = listener.accept();
+        let _ = done_rx.recv_timeout(Duration::from_secs(60));
+        drop(accepted);
+    });
+    let socket = UdpSocket::new();
+    socket.set_proxy(NetworkProxy::new(ProxyType::Socks5, "127.0.0.1", port));
+    let started = std::time::Instant::now();
+    assert_eq!(
+        socket.bind_port(0, BindMode::DEFAULT_FOR_PLATFORM),
+        Err(SocketError::SocketTimeout)
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(socket.error_string(), "Socket operation timed out");
+    assert_eq!(socket.state(), SocketState::Unconnected);
+    let _ = done_tx.send(());
 }

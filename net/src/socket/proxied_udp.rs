@@ -54,15 +54,6 @@ pub(crate) struct UdpRelay {
     pending: VecDeque<(SocketAddr, Vec<u8>)>,
 }
 
-impl std::fmt::Debug for UdpRelay {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UdpRelay")
-            .field("relay", &self.relay)
-            .field("open", &self.control.is_some())
-            .finish()
-    }
-}
-
 impl SocketCore {
     /// Runs `f` on the relay state, if the socket is bound through one.
     fn with_relay<R>(&self, f: impl FnOnce(&mut UdpRelay) -> R) -> Option<R> {
@@ -427,7 +418,10 @@ fn exchange(
     }
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err(timed_out());
+        return Err((
+            SocketError::SocketTimeout,
+            Cow::Borrowed(text::WAIT_CONNECT_TIMED_OUT),
+        ));
     }
     control
         .set_read_timeout(Some(left))
@@ -438,13 +432,18 @@ fn exchange(
             Ok(0) => return Ok(handshake.proxy_closed()),
             Ok(n) => return Ok(handshake.feed(&buf[..n])),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Qt's engine waits with the control socket's
+            // `waitForReadyRead`, whose timeout is its own error.
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(timed_out())
+                return Err((
+                    SocketError::SocketTimeout,
+                    Cow::Borrowed(text::WAIT_CONNECT_TIMED_OUT),
+                ))
             }
             Err(e) => return Err(from_io(Op::Read, &e)),
         }
