@@ -129,8 +129,9 @@ fn a_proxy_that_cannot_tunnel_is_an_unsupported_operation() {
     }
 }
 
-/// Datagrams through SOCKS5 (`UDP ASSOCIATE`) are not wired to
-/// `UdpSocket` yet: it says so rather than going around the proxy.
+/// A connected `UdpSocket` is not relayed through SOCKS5 (only `bind`
+/// is, see `proxy_udp.rs`), and a proxy that cannot relay datagrams (HTTP)
+/// is refused: neither goes around the proxy.
 #[test]
 fn a_udp_socket_refuses_a_proxy_instead_of_bypassing_it() {
     let socket = UdpSocket::new();
@@ -138,6 +139,7 @@ fn a_udp_socket_refuses_a_proxy_instead_of_bypassing_it() {
     socket.connect_to_host("127.0.0.1", 9);
     assert_eq!(socket.error(), SocketError::UnsupportedSocketOperation);
     assert_eq!(socket.state(), SocketState::Unconnected);
+    socket.set_proxy(NetworkProxy::new(ProxyType::Http, "127.0.0.1", 3128));
     // Nor does it bind or send around it.
     assert_eq!(
         socket.bind_port(0, sigloop::net::BindMode::DEFAULT_FOR_PLATFORM),

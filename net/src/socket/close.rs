@@ -58,6 +58,7 @@ impl SocketCore {
             d.state = SocketState::Unconnected;
             previous
         };
+        self.drop_relay();
         self.stop_connecting();
         self.sig.state_changed.emit(&SocketState::Unconnected);
         self.sig.emit_read_channel_finished();

@@ -41,6 +41,7 @@ use super::transport::Transport;
 use super::{from_io, text, BindMode, Op, SocketError, SocketState};
 use crate::host_address::{HostAddress, NetworkLayerProtocol, SpecialAddress};
 use crate::network_datagram::NetworkDatagram;
+use crate::proxy::ProxyType;
 
 /// What a peek at the receive queue saw.
 enum Peek {
@@ -66,7 +67,7 @@ fn errno_of(err: &io::Error) -> i32 {
 
 impl SocketCore {
     /// Runs `f` on the UDP socket, if there is one.
-    fn with_udp<T>(&self, f: impl FnOnce(&mio::net::UdpSocket) -> T) -> Option<T> {
+    pub(crate) fn with_udp<T>(&self, f: impl FnOnce(&mio::net::UdpSocket) -> T) -> Option<T> {
         let d = self.d.borrow();
         match d.stream.as_ref() {
             Some(Transport::Udp(socket)) => Some(f(socket)),
@@ -92,12 +93,31 @@ impl SocketCore {
         if self.state() != SocketState::Unconnected {
             return Err(self.refuse_bind());
         }
-        // Qt binds a proxied socket at the proxy (SOCKS5 `UDP ASSOCIATE`),
-        // not wired here yet: refuse rather than bypass the proxy.
-        if !self.resolve_proxy("", port) {
-            self.raise(SocketError::UnsupportedSocketOperation, text::UNSUPPORTED);
-            return Err(SocketError::UnsupportedSocketOperation);
+        // Qt binds a proxied socket at the proxy (SOCKS5 `UDP ASSOCIATE`,
+        // see `proxied_udp.rs`); a proxy that cannot relay is refused
+        // rather than bypassed.
+        match self.choose_proxy("", port) {
+            Some(proxy) if proxy.proxy_type() == ProxyType::NoProxy => {}
+            Some(proxy) if proxy.proxy_type() == ProxyType::Socks5 => {
+                return self.bind_through_socks5(&proxy, address, port, mode);
+            }
+            _ => {
+                self.raise(SocketError::UnsupportedSocketOperation, text::UNSUPPORTED);
+                return Err(SocketError::UnsupportedSocketOperation);
+            }
         }
+        self.bind_local_datagram(address, port, mode)?;
+        self.change_state(SocketState::Bound);
+        Ok(())
+    }
+
+    /// Binds and registers the OS socket, without a state change.
+    pub(crate) fn bind_local_datagram(
+        &self,
+        address: &HostAddress,
+        port: u16,
+        mode: BindMode,
+    ) -> Result<(), SocketError> {
         let dual = *address == SpecialAddress::Any;
         let target = address
             .to_socket_addr(port)
@@ -152,7 +172,6 @@ impl SocketCore {
             d.datagram_read = DatagramRead::Armed;
             d.datagram_protocol = protocol;
         }
-        self.change_state(SocketState::Bound);
         Ok(())
     }
 
@@ -182,6 +201,9 @@ impl SocketCore {
 
     /// Readiness from the loop.
     pub(crate) fn datagram_ready(&self, readiness: Readiness) {
+        if self.relayed() {
+            self.relay_check_control();
+        }
         if readiness.is_readable() || readiness.is_read_closed() || readiness.is_error() {
             self.datagram_notification();
         }
@@ -231,6 +253,9 @@ impl SocketCore {
 
     /// Peeks at the next datagram's size (`MSG_PEEK | MSG_TRUNC`).
     fn peek(&self) -> Peek {
+        if let Some(relayed) = self.relay_peek() {
+            return relayed.map_or(Peek::Empty, Peek::Datagram);
+        }
         let result = self.with_udp(|socket| {
             recv(
                 socket.as_raw_fd(),
@@ -250,6 +275,9 @@ impl SocketCore {
 
     /// Qt: `QUdpSocket::hasPendingDatagrams()`.
     pub(crate) fn has_pending_datagrams(&self) -> bool {
+        if let Some(relayed) = self.relay_peek() {
+            return relayed.is_some();
+        }
         let result = self.with_udp(|socket| {
             let mut byte = [0u8; 1];
             recv(
@@ -296,6 +324,20 @@ impl SocketCore {
         &self,
         buf: &mut [u8],
     ) -> Result<(usize, HostAddress, u16), SocketError> {
+        if self.relayed() {
+            let datagram = self.relay_take(buf.len());
+            self.datagram_rearm();
+            let Some(datagram) = datagram else {
+                return Ok((0, HostAddress::default(), 0));
+            };
+            let n = datagram.data().len();
+            buf[..n].copy_from_slice(datagram.data());
+            return Ok((
+                n,
+                datagram.sender_address().clone(),
+                datagram.sender_port().unwrap_or(0),
+            ));
+        }
         let Some(result) = self.with_udp(|socket| loop {
             match socket.recv_from(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -323,6 +365,11 @@ impl SocketCore {
                 "UdpSocket::receive_datagram() called on a UdpSocket when not in BoundState"
             );
             return NetworkDatagram::new();
+        }
+        if self.relayed() {
+            let datagram = self.relay_take(max.unwrap_or(MAX_DATAGRAM));
+            self.datagram_rearm();
+            return datagram.unwrap_or_default();
         }
         let size = match max {
             // No more room than a datagram can take: a huge `max` is an
@@ -380,6 +427,9 @@ impl SocketCore {
                 );
                 return Err(SocketError::Operation);
             }
+        }
+        if self.relayed() {
+            return self.relay_send(dgram);
         }
         let protocol = self.d.borrow().datagram_protocol;
         let target = match dgram.destination_port() {

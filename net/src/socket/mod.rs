@@ -22,6 +22,7 @@ mod error;
 mod lazy_queue;
 mod linger;
 mod proxied;
+mod proxied_udp;
 mod transfer;
 pub(crate) mod transport;
 mod wait;

@@ -91,6 +91,8 @@ pub(crate) struct ProxyRare {
     /// The socket is a server's control connection: the proxy accepts one
     /// connection for it (SOCKS5 `BIND`) instead of connecting it.
     listening: bool,
+    /// A UDP socket's association with a SOCKS5 relay, once bound.
+    pub(crate) relay: Option<super::proxied_udp::UdpRelay>,
 }
 
 /// One of the two handshakes a TCP connection may drive.
@@ -264,20 +266,27 @@ impl SocketCore {
             .unwrap_or_default()
     }
 
-    /// Qt: `resolveProxy`: picks the proxy for a connection to `host`,
-    /// remembering it for the attempts. `false` when none fits (Qt then
-    /// reports `UnsupportedSocketOperationError` and stays unconnected).
-    pub(crate) fn resolve_proxy(&self, host: &str, port: u16) -> bool {
-        let (configured, listening) = {
-            let d = self.d.borrow();
-            let state = d.rare().and_then(|r| r.proxy.as_ref());
-            (
-                state
-                    .map(|p| p.configured.clone())
-                    .filter(|p| p.proxy_type() != ProxyType::Default),
-                state.is_some_and(|p| p.listening),
-            )
-        };
+    /// Whether the socket is a server's control connection (SOCKS5 `BIND`).
+    fn proxy_listening(&self) -> bool {
+        self.d
+            .borrow()
+            .rare()
+            .and_then(|r| r.proxy.as_ref())
+            .is_some_and(|p| p.listening)
+    }
+
+    /// The proxy a connection to `host` takes: the socket's own, else the
+    /// application's for the query, the first whose capabilities fit
+    /// (`None`: none fits).
+    pub(crate) fn choose_proxy(&self, host: &str, port: u16) -> Option<NetworkProxy> {
+        let configured = self
+            .d
+            .borrow()
+            .rare()
+            .and_then(|r| r.proxy.as_ref())
+            .map(|p| p.configured.clone())
+            .filter(|p| p.proxy_type() != ProxyType::Default);
+        let listening = self.proxy_listening();
         let candidates = match configured {
             Some(proxy) => vec![proxy],
             None => {
@@ -293,9 +302,17 @@ impl SocketCore {
             _ if listening => ProxyCapabilities::LISTENING,
             _ => ProxyCapabilities::TUNNELING,
         };
-        let chosen = candidates
+        candidates
             .into_iter()
-            .find(|p| p.capabilities().contains(needed));
+            .find(|p| p.capabilities().contains(needed))
+    }
+
+    /// Qt: `resolveProxy`: picks the proxy for a connection to `host`,
+    /// remembering it for the attempts. `false` when none fits (Qt then
+    /// reports `UnsupportedSocketOperationError` and stays unconnected).
+    pub(crate) fn resolve_proxy(&self, host: &str, port: u16) -> bool {
+        let chosen = self.choose_proxy(host, port);
+        let listening = self.proxy_listening();
         let run = match chosen.as_ref().map(NetworkProxy::proxy_type) {
             // A server's BIND is SOCKS5 only (Qt has no HTTP listening).
             Some(ProxyType::Socks5) if listening => chosen.map(|proxy| Run {
@@ -308,7 +325,9 @@ impl SocketCore {
                 chosen.map(Run::new)
             }
             Some(ProxyType::Socks5) => {
-                log::warn!("UdpSocket: datagrams through a SOCKS5 proxy are not supported yet");
+                // A UDP socket reaches a SOCKS5 proxy only through `bind`
+                // (see `proxied_udp.rs`); a connected one is not relayed.
+                log::warn!("UdpSocket: connect_to_host through a SOCKS5 proxy is not supported");
                 return false;
             }
             _ => return false,
