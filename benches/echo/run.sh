@@ -55,10 +55,14 @@ else
 fi
 
 # ---------------------------------------------------------------- builds
-log "building sigloop's echo_server example (release)"
-cargo build --quiet --release --manifest-path "${ROOT}/Cargo.toml" --example echo_server
-SIGLOOP_BIN="$(cargo metadata --quiet --format-version 1 --no-deps --manifest-path "${ROOT}/Cargo.toml" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/echo_server"
+# SIGLOOP_BIN=path measures another build of the echo_server example (an
+# older commit, for an A/B against the same raw mio in the same run).
+if [[ -z "${SIGLOOP_BIN:-}" ]]; then
+    log "building sigloop's echo_server example (release)"
+    cargo build --quiet --release --manifest-path "${ROOT}/Cargo.toml" --example echo_server
+    SIGLOOP_BIN="$(cargo metadata --quiet --format-version 1 --no-deps --manifest-path "${ROOT}/Cargo.toml" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/echo_server"
+fi
 
 log "building the raw mio and tokio peers and the load generator (release)"
 cargo build --quiet --release --manifest-path "${PEERS}/Cargo.toml"
