@@ -453,6 +453,8 @@ fn load(port: u16, seconds: u64, clients: usize) -> ExitCode {
             })
         })
         .collect();
+    // Why a sleep: the load runs for the requested wall-clock time; the
+    // client threads do the work, this thread only says when to stop.
     std::thread::sleep(Duration::from_secs(seconds));
     stop.store(true, Ordering::Relaxed);
     let mut total = LoadReport::default();

@@ -249,6 +249,8 @@ fn downstream(
                 let _ = client.shutdown(Shutdown::Write);
                 half_closed = true;
             }
+            // Why a sleep: a stalled network is the fault being injected;
+            // the relay's thread stalls, the test waits on conditions.
             Fault::Stall { after, stall } if sent == after => std::thread::sleep(stall),
             _ => {}
         }
@@ -259,6 +261,7 @@ fn downstream(
 fn forward(client: &TcpStream, data: &[u8], offset: usize, fault: Fault) -> io::Result<()> {
     match fault {
         Fault::Delay(delay) => {
+            // Why a sleep: the injected fault is latency on this hop.
             std::thread::sleep(delay);
             (&*client).write_all(data)
         }
