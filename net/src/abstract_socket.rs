@@ -582,6 +582,124 @@ impl AbstractSocket {
         self.core.proxy()
     }
 
+    // ----- write back-pressure -------------------------------------------
+
+    /// `bytes_to_write` rose above the high water mark (see
+    /// [`set_write_buffer_water_marks`](Self::set_write_buffer_water_marks)),
+    /// with the bytes now waiting. Emitted from inside the `write` that
+    /// crossed the mark (or the `set_write_buffer_water_marks` call that
+    /// lowered it), so the writer can stop reading its source before its
+    /// next write. Not emitted again until
+    /// [`low_water_reached`](Self::low_water_reached) has been. Made on first
+    /// use.
+    ///
+    /// No Qt counterpart: Qt's write buffer grows without limit, and a Qt
+    /// application polls `bytesToWrite()` from `bytesWritten`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use sigloop_core::IoDevice;
+    /// use sigloop_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new();
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// socket.connect_to_host("127.0.0.1", listener.local_addr()?.port());
+    /// socket.set_write_buffer_water_marks(1024, 4096);
+    /// let full = Rc::new(Cell::new(0));
+    /// let seen = full.clone();
+    /// let _c = socket.high_water_reached().connect(move |waiting| seen.set(*waiting));
+    /// socket.write(&[0; 5000]).unwrap(); // still connecting: all buffered
+    /// assert_eq!(full.get(), 5000);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn high_water_reached(&self) -> &Signal<u64> {
+        self.core.sig.high_water_reached()
+    }
+
+    /// After [`high_water_reached`](Self::high_water_reached), the write
+    /// buffer drained to the low water mark or below, with the bytes still
+    /// waiting: time to resume reading the source. Emitted from the loop,
+    /// after the `bytes_written` of the OS write that drained it (or from
+    /// the call that raised the marks or removed them). A buffer dropped
+    /// by `abort`, `close` or a new connect resets the marks silently:
+    /// `disconnected` tells the application. Made on first use.
+    ///
+    /// No Qt counterpart; see [`high_water_reached`](Self::high_water_reached).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// let _c = socket.low_water_reached().connect(|waiting| println!("{waiting} left: resume"));
+    /// ```
+    pub fn low_water_reached(&self) -> &Signal<u64> {
+        self.core.sig.low_water_reached()
+    }
+
+    /// Turns on write back-pressure: [`high_water_reached`](Self::high_water_reached)
+    /// once more than `high` bytes wait to be written,
+    /// [`low_water_reached`](Self::low_water_reached) once at most `low`
+    /// are left. `low` above `high` is taken as `high`; any value is
+    /// ordinary (`usize::MAX` as `high` never crosses; `0, 0` signals
+    /// "something waits" and "all sent"). Nothing is limited: `write`
+    /// still takes everything, the signals tell the application when to
+    /// stop and resume producing.
+    ///
+    /// Setting new marks keeps whether the socket was above the old ones
+    /// and announces, from this call, a crossing the new ones make (a
+    /// buffer above a lowered high mark emits `high_water_reached`; one at
+    /// or below a raised low mark emits `low_water_reached`).
+    ///
+    /// A [`UdpSocket`](crate::UdpSocket) has no write buffer: the marks
+    /// never cross.
+    ///
+    /// No Qt counterpart (Qt: `QAbstractSocket::bytesToWrite()` polled from
+    /// `bytesWritten()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// socket.set_write_buffer_water_marks(64 * 1024, 256 * 1024);
+    /// assert_eq!(socket.write_buffer_water_marks(), Some((64 * 1024, 256 * 1024)));
+    /// socket.set_write_buffer_water_marks(10, 5); // low capped at high
+    /// assert_eq!(socket.write_buffer_water_marks(), Some((5, 5)));
+    /// ```
+    pub fn set_write_buffer_water_marks(&self, low: usize, high: usize) {
+        self.core.set_water_marks(low, high);
+    }
+
+    /// The water marks as `(low, high)`, `None` if none are set (the
+    /// default, as in Qt).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sigloop_net::TcpSocket::new().write_buffer_water_marks(), None);
+    /// ```
+    pub fn write_buffer_water_marks(&self) -> Option<(usize, usize)> {
+        self.core.water_marks()
+    }
+
+    /// Removes the water marks. A socket above the high mark emits
+    /// [`low_water_reached`](Self::low_water_reached) first, so a source
+    /// paused on it is not left waiting for a signal that no longer comes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// socket.set_write_buffer_water_marks(0, 1);
+    /// socket.clear_write_buffer_water_marks();
+    /// assert_eq!(socket.write_buffer_water_marks(), None);
+    /// ```
+    pub fn clear_write_buffer_water_marks(&self) {
+        self.core.clear_water_marks();
+    }
+
     // ----- state and errors --------------------------------------------
 
     /// The state. Qt: `QAbstractSocket::state()`.

@@ -67,7 +67,7 @@ impl SocketCore {
             let mut d = self.d.borrow_mut();
             d.open_mode = mode;
             d.read_buf.clear();
-            d.write_buf.clear();
+            d.clear_write_buf();
             d.close = CloseIntent::None;
             d.close_called = false;
             d.peer.set_port(port);

@@ -11,7 +11,8 @@
 //! - `wait`: the blocking `wait_for_*` functions, which run the same paths
 //!   without an event loop;
 //! - `linger`: a deleted socket's queued bytes still go out;
-//! - `proxied`: connecting through a SOCKS5 or HTTP `CONNECT` proxy.
+//! - `proxied`: connecting through a SOCKS5 or HTTP `CONNECT` proxy;
+//! - `water_marks`: opt-in back-pressure signals on the write buffer.
 
 mod close;
 mod connect;
@@ -26,6 +27,7 @@ mod proxied_udp;
 mod transfer;
 pub(crate) mod transport;
 mod wait;
+mod water_marks;
 
 pub use enums::{BindMode, SocketOption, SocketState, SocketType};
 pub use error::SocketError;
