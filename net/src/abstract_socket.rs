@@ -51,7 +51,9 @@ use socket2::SockRef;
 use crate::host_address::{HostAddress, NetworkLayerProtocol, SpecialAddress};
 use crate::proxy::{NetworkProxy, ProxyAuthenticationRequest};
 use crate::socket::engine::SocketCore;
-use crate::socket::{from_io, BindMode, Op, SocketError, SocketOption, SocketState, SocketType};
+use crate::socket::{
+    from_io, BindMode, ConnectPolicy, Op, SocketError, SocketOption, SocketState, SocketType,
+};
 
 /// The part of a socket that every socket type shares: state, error,
 /// signals, connecting and closing, binding, addresses, options, blocking
@@ -375,6 +377,56 @@ impl AbstractSocket {
     /// ```
     pub fn connect_to_address(&self, address: &HostAddress, port: u16) {
         self.connect_to_host(&address.to_string(), port);
+    }
+
+    /// How the next [`connect_to_host`](Self::connect_to_host) tries the
+    /// addresses a name resolves to: [`ConnectPolicy::Sequential`] (Qt's,
+    /// the default) or [`ConnectPolicy::HappyEyeballs`] (RFC 8305).
+    ///
+    /// The race changes only which address is connected and how soon;
+    /// the signals and states are Qt's (one `host_found`, one
+    /// `connected`). The [connect timeout](crate::TcpSocket::set_connect_timeout)
+    /// bounds each attempt from its start, as it does each sequential
+    /// attempt; when every attempt fails the error is the last failure's.
+    /// The policy applies to direct TCP connects only: through a proxy
+    /// (the proxy connects to the target), on a
+    /// [`UdpSocket`](crate::UdpSocket) (a connect only records the peer)
+    /// and on a socket bound before it connects (one OS socket), the
+    /// connect stays sequential. A connect already under way keeps the
+    /// policy it started with.
+    ///
+    /// No Qt counterpart.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{ConnectPolicy, SocketState, TcpSocket};
+    ///
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let socket = TcpSocket::new();
+    /// socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    /// socket.connect_to_host("localhost", listener.local_addr()?.port());
+    /// assert!(socket.wait_for_connected(Some(std::time::Duration::from_secs(10))));
+    /// assert_eq!(socket.state(), SocketState::Connected);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_connect_policy(&self, policy: ConnectPolicy) {
+        let mut d = self.core.d.borrow_mut();
+        if policy != ConnectPolicy::Sequential || d.rare().is_some() {
+            d.rare_mut().connect_policy = policy;
+        }
+    }
+
+    /// The policy set with [`set_connect_policy`](Self::set_connect_policy).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{ConnectPolicy, TcpSocket};
+    /// assert_eq!(TcpSocket::new().connect_policy(), ConnectPolicy::Sequential);
+    /// ```
+    pub fn connect_policy(&self) -> ConnectPolicy {
+        self.core.d.borrow().connect_policy()
     }
 
     /// Closes gracefully: `Closing`, pending writes flushed, then

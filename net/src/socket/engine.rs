@@ -295,6 +295,9 @@ pub(crate) struct ConnectPlan {
     pub(crate) timer: Option<Timer>,
     /// The error of the last failed attempt, reported once none remain.
     pub(crate) last_error: Option<crate::socket::Failure>,
+    /// The attempts racing under `ConnectPolicy::HappyEyeballs` (see
+    /// `eyeballs.rs`); `None` for Qt's sequential connect.
+    pub(crate) race: Option<Box<super::eyeballs::Race>>,
 }
 
 /// The mutable state of a socket.
@@ -363,6 +366,8 @@ pub(crate) struct Rare {
     /// (see `proxied.rs`); boxed again, so a socket without a proxy pays
     /// one pointer here.
     pub(crate) proxy: Option<Box<super::proxied::ProxyRare>>,
+    /// How `connect_to_host` tries a name's addresses.
+    pub(crate) connect_policy: super::ConnectPolicy,
     /// The write buffer's water marks, if set (see `water_marks.rs`).
     pub(crate) write_marks: Option<super::water_marks::WaterMarks>,
 }
@@ -380,6 +385,7 @@ impl Default for Rare {
             peer_scope: String::new(),
             local_scope: String::new(),
             proxy: None,
+            connect_policy: super::ConnectPolicy::Sequential,
             write_marks: None,
         }
     }
@@ -470,6 +476,11 @@ impl Data {
     pub(crate) fn connect_timeout(&self) -> Duration {
         self.rare()
             .map_or(DEFAULT_CONNECT_TIMEOUT, |r| r.connect_timeout)
+    }
+
+    pub(crate) fn connect_policy(&self) -> super::ConnectPolicy {
+        self.rare()
+            .map_or(super::ConnectPolicy::Sequential, |r| r.connect_policy)
     }
 
     pub(crate) fn linger_timeout(&self) -> Duration {

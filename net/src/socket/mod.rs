@@ -4,6 +4,7 @@
 //! - `engine`: the state and signals of one socket, and the small helpers
 //!   every path uses (state changes, errors, deferred work);
 //! - `connect`: host lookup and connect attempts (`connectToHost()`);
+//! - `eyeballs`: the opt-in Happy Eyeballs race of those attempts;
 //! - `close`: `disconnect_from_host`, `close`, `abort`, remote close;
 //! - `transfer`: reading into the read buffer and flushing the write buffer;
 //! - `datagram`: the UDP side: bind, datagram reads and writes, Qt's
@@ -20,6 +21,7 @@ mod datagram;
 pub(crate) mod engine;
 mod enums;
 mod error;
+mod eyeballs;
 mod lazy_queue;
 mod linger;
 mod proxied;
@@ -32,4 +34,5 @@ mod water_marks;
 pub use enums::{BindMode, SocketOption, SocketState, SocketType};
 pub use error::SocketError;
 pub(crate) use error::{from_io, text, Failure, Op};
+pub use eyeballs::ConnectPolicy;
 pub(crate) use wait::{poll_fd, Want};

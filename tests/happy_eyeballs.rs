@@ -1,0 +1,275 @@
+//! `ConnectPolicy::HappyEyeballs` (RFC 8305) against Qt's sequential
+//! connect, with a name whose IPv6 address is black-holed.
+//!
+//! Each namespace test runs in a child process in new network and mount
+//! namespaces ([`Isolation::NetMountNs`]): a veth pair carries
+//! `fd00:e7e::1/64`, and a permanent neighbour entry sends
+//! `fd00:e7e::2` to a MAC nobody has, so a SYN to it vanishes (the
+//! connect stays pending, no error ever comes back). `/etc/hosts` is
+//! replaced, inside the mount namespace only, by one that gives
+//! `dual.test` that IPv6 address and 127.0.0.1, where the test listens.
+//! Nothing leaves the namespace: it has no route but the veth's prefix.
+
+mod support;
+
+use std::cell::RefCell;
+use std::net::TcpListener;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use sigloop::{
+    ConnectPolicy, HostAddress, HostInfo, SocketError, SocketState, SpecialAddress, TcpSocket,
+};
+use support::isolate::{self, is_child_for, run_test_in_child, Isolation};
+use support::waits::{run_until, settle};
+
+/// The black hole for `fd00:e7e::2` and the hosts file naming it.
+const SETUP: &str = "ip link add veth0 type veth peer name veth1 \
+     && ip link set veth0 up && ip link set veth1 up \
+     && ip -6 addr add fd00:e7e::1/64 dev veth0 nodad \
+     && ip -6 neigh add fd00:e7e::2 lladdr 02:00:00:00:00:02 dev veth0 nud permanent \
+     && hosts=$(mktemp) \
+     && printf '127.0.0.1 localhost\\nfd00:e7e::2 dual.test\\n127.0.0.1 dual.test\\n' > \"$hosts\" \
+     && mount --bind \"$hosts\" /etc/hosts && rm \"$hosts\"";
+
+const NAME: &str = "dual.test";
+const BLACK_HOLE: &str = "fd00:e7e::2";
+
+/// Inside the child: the namespace is private and `dual.test` resolves
+/// to the black hole first, then to loopback (the order Qt would try).
+fn check_setup() {
+    isolate::assert_private_netns_with(&["lo", "veth0", "veth1"]);
+    let info = HostInfo::from_name(NAME);
+    let found: Vec<String> = info.addresses().iter().map(|a| a.to_string()).collect();
+    assert_eq!(found, [BLACK_HOLE, "127.0.0.1"], "{}", info.error_string());
+}
+
+/// The signals a socket emits, in Qt's names.
+fn trace(socket: &TcpSocket) -> Rc<RefCell<Vec<String>>> {
+    let lines = Rc::new(RefCell::new(Vec::new()));
+    let l = lines.clone();
+    let _ = socket
+        .state_changed()
+        .connect(move |s| l.borrow_mut().push(format!("stateChanged {}", s.qt_name())));
+    let l = lines.clone();
+    let _ = socket
+        .host_found()
+        .connect(move |_| l.borrow_mut().push("hostFound".into()));
+    let l = lines.clone();
+    let _ = socket
+        .connected()
+        .connect(move |_| l.borrow_mut().push("connected".into()));
+    let l = lines.clone();
+    let _ = socket
+        .error_occurred()
+        .connect(move |e| l.borrow_mut().push(format!("errorOccurred {e:?}")));
+    lines
+}
+
+const CONNECTED: [&str; 5] = [
+    "stateChanged HostLookupState",
+    "stateChanged ConnectingState",
+    "hostFound",
+    "stateChanged ConnectedState",
+    "connected",
+];
+
+/// This process's open descriptors, by what they are.
+fn open_fds() -> Vec<String> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|p| p.display().to_string())
+        .filter(|p| !p.starts_with("/proc/"))
+        .collect()
+}
+
+/// Asserts that `extra` descriptors more than `before` are open.
+#[track_caller]
+fn assert_fds(before: &[String], extra: usize) {
+    let now = open_fds();
+    assert_eq!(
+        now.len(),
+        before.len() + extra,
+        "before {before:?}, now {now:?}"
+    );
+}
+
+#[test]
+fn happy_eyeballs_connects_over_ipv4_while_ipv6_is_black_holed() {
+    const TEST: &str = "happy_eyeballs_connects_over_ipv4_while_ipv6_is_black_holed";
+    if !is_child_for(TEST) {
+        return run_test_in_child(Isolation::NetMountNs(SETUP), TEST);
+    }
+    check_setup();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let socket = TcpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    let lines = trace(&socket);
+    // The loop's own descriptors exist before the count starts.
+    settle(Duration::from_millis(1));
+    let fds = open_fds();
+    let started = Instant::now();
+    socket.connect_to_host(NAME, port);
+    run_until("connected", || socket.state() == SocketState::Connected);
+    let took = started.elapsed();
+    eprintln!("happy eyeballs: connected over IPv4 after {took:?}");
+    assert_eq!(*lines.borrow(), CONNECTED);
+    assert_eq!(
+        socket.peer_address(),
+        HostAddress::from(SpecialAddress::LocalHost)
+    );
+    assert_eq!(socket.peer_name(), NAME);
+    // IPv6 went first: the IPv4 attempt waited for the attempt delay.
+    assert!(
+        took >= ConnectPolicy::ATTEMPT_DELAY - Duration::from_millis(20),
+        "connected after {took:?}: the IPv6 attempt did not go first"
+    );
+    // Qt's sequential connect would still wait for 30 s here.
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    // The loser is closed: one descriptor more than before, the winner's.
+    assert_fds(&fds, 1);
+    // Nothing more comes from the race.
+    settle(Duration::from_millis(400));
+    assert_eq!(lines.borrow().len(), CONNECTED.len());
+    socket.abort();
+
+    // The same through the blocking wait, with no loop running.
+    let socket = TcpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    let lines = trace(&socket);
+    let started = Instant::now();
+    socket.connect_to_host(NAME, port);
+    assert!(socket.wait_for_connected(Some(Duration::from_secs(10))));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(*lines.borrow(), CONNECTED);
+    assert_fds(&fds, 1);
+    socket.abort();
+
+    // An abort in the middle of the race closes every attempt, silently.
+    let socket = TcpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    socket.connect_to_host(NAME, port);
+    run_until("connecting", || socket.state() == SocketState::Connecting);
+    let lines = trace(&socket);
+    socket.abort();
+    assert_eq!(*lines.borrow(), ["stateChanged UnconnectedState"]);
+    assert_fds(&fds, 0);
+    settle(Duration::from_millis(400));
+    assert_eq!(lines.borrow().len(), 1);
+}
+
+#[test]
+fn sequential_default_waits_on_the_black_holed_ipv6_first() {
+    const TEST: &str = "sequential_default_waits_on_the_black_holed_ipv6_first";
+    if !is_child_for(TEST) {
+        return run_test_in_child(Isolation::NetMountNs(SETUP), TEST);
+    }
+    check_setup();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+
+    // Qt's 30 s per attempt: after a second, still on the IPv6 address.
+    let socket = TcpSocket::new();
+    assert_eq!(socket.connect_policy(), ConnectPolicy::Sequential);
+    socket.connect_to_host(NAME, port);
+    settle(Duration::from_secs(1));
+    assert_eq!(socket.state(), SocketState::Connecting);
+    socket.abort();
+
+    // With a short timeout the IPv6 attempt times out, then IPv4 connects:
+    // the same signals, only later.
+    const TIMEOUT: Duration = Duration::from_millis(600);
+    let socket = TcpSocket::new();
+    socket.set_connect_timeout(TIMEOUT);
+    let lines = trace(&socket);
+    let started = Instant::now();
+    socket.connect_to_host(NAME, port);
+    run_until("connected", || socket.state() == SocketState::Connected);
+    let took = started.elapsed();
+    assert!(took >= TIMEOUT, "connected after {took:?}");
+    assert_eq!(*lines.borrow(), CONNECTED);
+    assert_eq!(
+        socket.peer_address(),
+        HostAddress::from(SpecialAddress::LocalHost)
+    );
+    socket.abort();
+}
+
+#[test]
+fn happy_eyeballs_that_all_fail_report_the_last_failure() {
+    const TEST: &str = "happy_eyeballs_that_all_fail_report_the_last_failure";
+    if !is_child_for(TEST) {
+        return run_test_in_child(Isolation::NetMountNs(SETUP), TEST);
+    }
+    check_setup();
+    // A port nobody listens on: IPv4 is refused, IPv6 never answers.
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    const TIMEOUT: Duration = Duration::from_millis(800);
+    let socket = TcpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    socket.set_connect_timeout(TIMEOUT);
+    let lines = trace(&socket);
+    let started = Instant::now();
+    socket.connect_to_host(NAME, port);
+    run_until("unconnected", || socket.state() == SocketState::Unconnected);
+    let took = started.elapsed();
+    // The IPv4 refusal came first; the IPv6 attempt's timeout last.
+    assert!(took >= TIMEOUT, "failed after {took:?}");
+    assert_eq!(
+        *lines.borrow(),
+        [
+            "stateChanged HostLookupState",
+            "stateChanged ConnectingState",
+            "hostFound",
+            "stateChanged UnconnectedState",
+            "errorOccurred SocketTimeout",
+        ]
+    );
+    assert_eq!(socket.error(), SocketError::SocketTimeout);
+    assert_eq!(socket.error_string(), "Connection timed out");
+}
+
+/// Outside any namespace: loopback only. A refused race reports Qt's
+/// refusal, once, with Qt's sequence.
+#[test]
+fn happy_eyeballs_refused_on_loopback() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let socket = TcpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    let lines = trace(&socket);
+    socket.connect_to_host("127.0.0.1", port);
+    run_until("unconnected", || socket.state() == SocketState::Unconnected);
+    assert_eq!(
+        *lines.borrow(),
+        [
+            "stateChanged HostLookupState",
+            "stateChanged ConnectingState",
+            "hostFound",
+            "stateChanged UnconnectedState",
+            "errorOccurred ConnectionRefused",
+        ]
+    );
+    assert_eq!(socket.error_string(), "Connection refused");
+}
+
+/// A connect timeout of `Duration::MAX` is "never": the race still
+/// connects, and nothing panics on the deadline arithmetic.
+#[test]
+fn happy_eyeballs_with_an_endless_connect_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let socket = TcpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    socket.set_connect_timeout(Duration::MAX);
+    socket.connect_to_host("localhost", listener.local_addr().unwrap().port());
+    run_until("connected", || socket.state() == SocketState::Connected);
+    assert_eq!(socket.peer_port(), listener.local_addr().unwrap().port());
+}
