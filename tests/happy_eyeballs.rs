@@ -18,7 +18,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use sigloop::{
-    ConnectPolicy, HostAddress, HostInfo, SocketError, SocketState, SpecialAddress, TcpSocket,
+    ConnectPolicy, HostAddress, HostInfo, NetworkProxy, SocketError, SocketState, SpecialAddress,
+    TcpSocket,
 };
 use support::isolate::{self, is_child_for, run_test_in_child, Isolation};
 use support::waits::{run_until, settle};
@@ -261,15 +262,43 @@ fn happy_eyeballs_refused_on_loopback() {
     assert_eq!(socket.error_string(), "Connection refused");
 }
 
-/// A connect timeout of `Duration::MAX` is "never": the race still
-/// connects, and nothing panics on the deadline arithmetic.
+/// A connect timeout of `Duration::MAX` is "never", a century is only
+/// long: the race still connects, and nothing panics on the deadline
+/// arithmetic.
 #[test]
-fn happy_eyeballs_with_an_endless_connect_timeout() {
+fn happy_eyeballs_with_endless_connect_timeouts() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let socket = TcpSocket::new();
-    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
-    socket.set_connect_timeout(Duration::MAX);
-    socket.connect_to_host("localhost", listener.local_addr().unwrap().port());
-    run_until("connected", || socket.state() == SocketState::Connected);
-    assert_eq!(socket.peer_port(), listener.local_addr().unwrap().port());
+    let port = listener.local_addr().unwrap().port();
+    for timeout in [Duration::MAX, Duration::from_secs(100 * 365 * 24 * 3600)] {
+        let socket = TcpSocket::new();
+        socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+        socket.set_connect_timeout(timeout);
+        socket.connect_to_host("localhost", port);
+        run_until("connected", || socket.state() == SocketState::Connected);
+        assert_eq!(socket.peer_port(), port);
+    }
+}
+
+/// Through a proxy the policy changes nothing: the proxy connects to the
+/// target, and the socket sees Qt's sequence for a refused proxy.
+#[test]
+fn happy_eyeballs_through_a_proxy_is_qt_sequential() {
+    let proxy_port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut traces = Vec::new();
+    for policy in [ConnectPolicy::Sequential, ConnectPolicy::HappyEyeballs] {
+        let socket = TcpSocket::new();
+        socket.set_connect_policy(policy);
+        socket.set_proxy(
+            NetworkProxy::from_url(&format!("socks5://127.0.0.1:{proxy_port}")).unwrap(),
+        );
+        let lines = trace(&socket);
+        socket.connect_to_host("localhost", 7);
+        run_until("unconnected", || socket.state() == SocketState::Unconnected);
+        assert_eq!(socket.error(), SocketError::ProxyConnectionRefused);
+        traces.push(lines.borrow().clone());
+    }
+    assert_eq!(traces[0], traces[1]);
 }

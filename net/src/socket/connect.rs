@@ -28,7 +28,7 @@ use crate::host_info::HostInfo;
 /// its deadline does not fit an `Instant` (`Duration::MAX`) means "never".
 /// The hour of margin covers the time between this check and the timer's
 /// own arithmetic.
-fn has_deadline(timeout: Duration) -> bool {
+pub(super) fn has_deadline(timeout: Duration) -> bool {
     Instant::now()
         .checked_add(timeout.saturating_add(Duration::from_secs(3600)))
         .is_some()

@@ -242,8 +242,13 @@ impl SocketCore {
         d.connect_plan()?.race.as_deref_mut().map(f)
     }
 
+    /// When a new attempt times out; `None` for a timeout too long to
+    /// arm (`Duration::MAX`: never), as the sequential connect treats it.
     fn attempt_deadline(&self) -> Option<Instant> {
         let timeout = self.d.borrow().connect_timeout();
+        if !super::connect::has_deadline(timeout) {
+            return None;
+        }
         Instant::now().checked_add(timeout)
     }
 
