@@ -18,8 +18,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use sigloop::{
-    ConnectPolicy, HostAddress, HostInfo, NetworkProxy, SocketError, SocketState, SpecialAddress,
-    TcpSocket,
+    BindMode, ConnectPolicy, HostAddress, HostInfo, NetworkProxy, SocketError, SocketState,
+    SpecialAddress, TcpSocket, UdpSocket,
 };
 use support::isolate::{self, is_child_for, run_test_in_child, Isolation};
 use support::waits::{run_until, settle};
@@ -301,4 +301,35 @@ fn happy_eyeballs_through_a_proxy_is_qt_sequential() {
         traces.push(lines.borrow().clone());
     }
     assert_eq!(traces[0], traces[1]);
+}
+
+/// A socket bound before it connects has one OS socket: the connect uses
+/// it (sequentially), so the local port stays the bound one.
+#[test]
+fn happy_eyeballs_on_a_bound_socket_connects_from_the_bound_port() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let socket = TcpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    socket
+        .bind(
+            &HostAddress::from(SpecialAddress::LocalHost),
+            0,
+            BindMode::DEFAULT_FOR_PLATFORM,
+        )
+        .unwrap();
+    let bound = socket.local_port();
+    socket.connect_to_host("localhost", listener.local_addr().unwrap().port());
+    run_until("connected", || socket.state() == SocketState::Connected);
+    assert_eq!(socket.local_port(), bound);
+}
+
+/// A UDP connect only records the peer: with the policy it is still
+/// synchronous for a literal, as in Qt.
+#[test]
+fn happy_eyeballs_leaves_a_udp_connect_as_qt_makes_it() {
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let socket = UdpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    socket.connect_to_host("127.0.0.1", peer.local_addr().unwrap().port());
+    assert_eq!(socket.state(), SocketState::Connected);
 }
