@@ -333,3 +333,80 @@ fn happy_eyeballs_leaves_a_udp_connect_as_qt_makes_it() {
     socket.connect_to_host("127.0.0.1", peer.local_addr().unwrap().port());
     assert_eq!(socket.state(), SocketState::Connected);
 }
+
+/// IPv6 fails inside `connect` for `unroutable.test` (an `unreachable`
+/// route), and from the loop for `refused.test` (`::1`, where nothing
+/// listens: the refusal is reported by readiness); both names' IPv4
+/// address is black-holed (routed into `lo`, where nobody owns it), so its
+/// attempt stays pending, visible in `/proc/net/tcp` as `SYN_SENT`.
+const FAIL_SETUP: &str = "ip route add 198.51.100.0/24 dev lo \
+     && ip -6 route add unreachable fd00:bad::/64 \
+     && hosts=$(mktemp) \
+     && printf '127.0.0.1 localhost\\nfd00:bad::2 unroutable.test\\n198.51.100.1 unroutable.test\\n::1 refused.test\\n198.51.100.1 refused.test\\n' > \"$hosts\" \
+     && mount --bind \"$hosts\" /etc/hosts && rm \"$hosts\"";
+
+/// Whether this namespace has a TCP socket in `SYN_SENT` (state 02) to
+/// `peer`, from `/proc/self/net/tcp` or `tcp6` (addresses as the kernel
+/// prints them: each 32-bit word in host order, in hex).
+fn syn_sent_to(peer: std::net::SocketAddr) -> bool {
+    let (table, words) = match peer.ip() {
+        std::net::IpAddr::V4(ip) => ("/proc/self/net/tcp", ip.octets().to_vec()),
+        std::net::IpAddr::V6(ip) => ("/proc/self/net/tcp6", ip.octets().to_vec()),
+    };
+    let address: String = words
+        .chunks(4)
+        .map(|w| format!("{:08X}", u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
+        .collect();
+    let remote = format!("{address}:{:04X}", peer.port());
+    std::fs::read_to_string(table)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(2) == Some(&remote.as_str()) && fields.get(3) == Some(&"02")
+        })
+}
+
+#[test]
+fn happy_eyeballs_starts_the_next_attempt_at_once_after_a_failure() {
+    const TEST: &str = "happy_eyeballs_starts_the_next_attempt_at_once_after_a_failure";
+    if !is_child_for(TEST) {
+        return run_test_in_child(Isolation::NetMountNs(FAIL_SETUP), TEST);
+    }
+    isolate::assert_private_netns();
+    let v4: std::net::SocketAddr = "198.51.100.1:80".parse().unwrap();
+
+    // Failed inside `connect`: the IPv4 attempt is under way by the time
+    // the call that started the race returns.
+    let socket = TcpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    socket.connect_to_host("unroutable.test", 80);
+    run_until("connecting", || socket.state() == SocketState::Connecting);
+    assert!(syn_sent_to(v4), "no IPv4 attempt after the IPv6 one failed");
+    socket.abort();
+    run_until("the attempt closed", || !syn_sent_to(v4));
+
+    // Failed from the loop: the socket of the refused attempt is closed
+    // and the next one opened in the same step, so at no moment is the
+    // race left without a socket (waiting out the attempt delay would
+    // leave 250 ms without one).
+    let sockets = || {
+        open_fds()
+            .iter()
+            .filter(|fd| fd.starts_with("socket:"))
+            .count()
+    };
+    let socket = TcpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    socket.connect_to_host("refused.test", 80);
+    run_until("the IPv4 attempt", || {
+        if socket.state() == SocketState::Connecting {
+            assert!(sockets() >= 1, "no attempt in flight while connecting");
+        }
+        syn_sent_to(v4)
+    });
+    assert_eq!(sockets(), 1, "the refused IPv6 attempt is closed");
+    assert_eq!(socket.state(), SocketState::Connecting);
+    socket.abort();
+}
