@@ -156,13 +156,16 @@ impl Session {
             .iter()
             .all(|s| s.state() == SocketState::Unconnected)
         {
-            // Remove first, drop after the borrow: the session's sockets go
-            // with it.
-            let gone = sessions.borrow_mut().remove(&self.id);
             for socket in &self.sides {
                 socket.delete_later();
             }
-            drop(gone);
+            // The session holds the outgoing socket's only handle, and
+            // dropping a last handle deletes at once (Qt's `delete`): here,
+            // inside that socket's own `state_changed`, it would cut off
+            // the signals still to come (the `error_occurred` of a failed
+            // connect). The loop drops it once this emission is over.
+            let gone = sessions.borrow_mut().remove(&self.id);
+            EventDispatcher::post(move || drop(gone));
         }
     }
 }

@@ -191,3 +191,23 @@ fn the_relay_forwards_both_ways() {
     client.read_exact(&mut back).expect("the echo comes back");
     assert_eq!(back, message);
 }
+
+/// A far side that refuses: the client's connection is closed (end of
+/// stream), and the relay goes on serving.
+#[test]
+fn a_refused_far_side_closes_the_client() {
+    let closed_port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let relay = Relay::start(closed_port);
+    for _ in 0..2 {
+        let mut client = TcpStream::connect(("127.0.0.1", relay.port)).unwrap();
+        client.set_read_timeout(Some(STEP)).unwrap();
+        let mut buf = [0u8; 16];
+        let n = client
+            .read(&mut buf)
+            .expect("the end of stream, not a timeout");
+        assert_eq!(n, 0);
+    }
+}
