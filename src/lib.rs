@@ -39,13 +39,14 @@ pub use sigloop_core::{
     ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, Date, DateTime,
     FloatingPointPrecision, ReadFrom, Time, TimeSpec, Uuid, Variant, WriteTo,
 };
+pub use sigloop_net::ConnectPolicy;
 pub use sigloop_net::{
-    AbstractSocket, AddressParseError, Authenticator, BindMode, ConnectPolicy, ConversionMode,
-    HostAddress, HostInfo, HostInfoError, InterfaceFlags, LookupId, NetworkAddressEntry,
-    NetworkDatagram, NetworkInterface, NetworkLayerProtocol, NetworkProxy, NetworkProxyFactory,
-    NetworkProxyQuery, ProxyCapabilities, ProxyType, QueryType, SocketError, SocketOption,
-    SocketState, SocketType, SpecialAddress, TcpServer, TcpSocket, UdpSocket, WeakAbstractSocket,
-    WeakTcpServer, WeakTcpSocket, WeakUdpSocket,
+    AbstractSocket, AddressParseError, Authenticator, BindMode, ConversionMode, HostAddress,
+    HostInfo, HostInfoError, InterfaceFlags, LookupId, NetworkAddressEntry, NetworkDatagram,
+    NetworkInterface, NetworkLayerProtocol, NetworkProxy, NetworkProxyFactory, NetworkProxyQuery,
+    ProxyCapabilities, ProxyType, QueryType, SocketError, SocketOption, SocketState, SocketType,
+    SpecialAddress, TcpServer, TcpSocket, UdpSocket, WeakAbstractSocket, WeakTcpServer,
+    WeakTcpSocket, WeakUdpSocket,
 };
 pub use sigloop_signals::{
     ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
