@@ -234,6 +234,28 @@ fn happy_eyeballs_that_all_fail_report_the_last_failure() {
     );
     assert_eq!(socket.error(), SocketError::SocketTimeout);
     assert_eq!(socket.error_string(), "Connection timed out");
+
+    // A blocking wait that gives up first closes every attempt, with Qt's
+    // wait timeout (no `error_occurred`).
+    let socket = TcpSocket::new();
+    socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    let fds = open_fds();
+    let lines = trace(&socket);
+    socket.connect_to_host(NAME, port);
+    assert!(!socket.wait_for_connected(Some(Duration::from_millis(400))));
+    assert_eq!(socket.state(), SocketState::Unconnected);
+    assert_eq!(socket.error(), SocketError::SocketTimeout);
+    assert_eq!(socket.error_string(), "Socket operation timed out");
+    assert_eq!(
+        *lines.borrow(),
+        [
+            "stateChanged HostLookupState",
+            "stateChanged ConnectingState",
+            "hostFound",
+            "stateChanged UnconnectedState",
+        ]
+    );
+    assert_fds(&fds, 0);
 }
 
 /// Outside any namespace: loopback only. A refused race reports Qt's
