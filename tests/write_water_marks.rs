@@ -318,3 +318,26 @@ fn an_unread_peer_keeps_the_socket_above() {
     assert_eq!(lows.get(), 0);
     socket.abort();
 }
+
+/// A `UdpSocket` sends each datagram at once and buffers nothing: its
+/// marks never cross.
+#[test]
+fn a_udp_socket_never_crosses_its_marks() {
+    use sigloop::UdpSocket;
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(support::waits::DEADLINE))
+        .unwrap();
+    let socket = UdpSocket::new();
+    socket.set_write_buffer_water_marks(0, 0);
+    let high = counter(socket.high_water_reached());
+    let low = counter(socket.low_water_reached());
+    socket.connect_to_host("127.0.0.1", peer.local_addr().unwrap().port());
+    assert_eq!(socket.state(), SocketState::Connected);
+    for _ in 0..10 {
+        assert_eq!(socket.write(&[9u8; 1000]).unwrap(), 1000);
+    }
+    let mut buf = [0u8; 2000];
+    assert_eq!(peer.recv(&mut buf).unwrap(), 1000);
+    settle(std::time::Duration::from_millis(50));
+    assert_eq!((high.get(), low.get()), (0, 0));
+}
