@@ -39,6 +39,7 @@ pub use sigloop_core::{
     ByteOrder, DataStream, DataStreamStatus, DataStreamVersion, Date, DateTime,
     FloatingPointPrecision, ReadFrom, Time, TimeSpec, Uuid, Variant, WriteTo,
 };
+pub use sigloop_net::ConnectPolicy;
 pub use sigloop_net::{
     AbstractSocket, AddressParseError, Authenticator, BindMode, ConversionMode, HostAddress,
     HostInfo, HostInfoError, InterfaceFlags, LookupId, NetworkAddressEntry, NetworkDatagram,

@@ -51,7 +51,9 @@ use socket2::SockRef;
 use crate::host_address::{HostAddress, NetworkLayerProtocol, SpecialAddress};
 use crate::proxy::{NetworkProxy, ProxyAuthenticationRequest};
 use crate::socket::engine::SocketCore;
-use crate::socket::{from_io, BindMode, Op, SocketError, SocketOption, SocketState, SocketType};
+use crate::socket::{
+    from_io, BindMode, ConnectPolicy, Op, SocketError, SocketOption, SocketState, SocketType,
+};
 
 /// The part of a socket that every socket type shares: state, error,
 /// signals, connecting and closing, binding, addresses, options, blocking
@@ -377,6 +379,56 @@ impl AbstractSocket {
         self.connect_to_host(&address.to_string(), port);
     }
 
+    /// How the next [`connect_to_host`](Self::connect_to_host) tries the
+    /// addresses a name resolves to: [`ConnectPolicy::Sequential`] (Qt's,
+    /// the default) or [`ConnectPolicy::HappyEyeballs`] (RFC 8305).
+    ///
+    /// The race changes only which address is connected and how soon;
+    /// the signals and states are Qt's (one `host_found`, one
+    /// `connected`). The [connect timeout](crate::TcpSocket::set_connect_timeout)
+    /// bounds each attempt from its start, as it does each sequential
+    /// attempt; when every attempt fails the error is the last failure's.
+    /// The policy applies to direct TCP connects only: through a proxy
+    /// (the proxy connects to the target), on a
+    /// [`UdpSocket`](crate::UdpSocket) (a connect only records the peer)
+    /// and on a socket bound before it connects (one OS socket), the
+    /// connect stays sequential. A connect already under way keeps the
+    /// policy it started with.
+    ///
+    /// No Qt counterpart.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{ConnectPolicy, SocketState, TcpSocket};
+    ///
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let socket = TcpSocket::new();
+    /// socket.set_connect_policy(ConnectPolicy::HappyEyeballs);
+    /// socket.connect_to_host("localhost", listener.local_addr()?.port());
+    /// assert!(socket.wait_for_connected(Some(std::time::Duration::from_secs(10))));
+    /// assert_eq!(socket.state(), SocketState::Connected);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_connect_policy(&self, policy: ConnectPolicy) {
+        let mut d = self.core.d.borrow_mut();
+        if policy != ConnectPolicy::Sequential || d.rare().is_some() {
+            d.rare_mut().connect_policy = policy;
+        }
+    }
+
+    /// The policy set with [`set_connect_policy`](Self::set_connect_policy).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::{ConnectPolicy, TcpSocket};
+    /// assert_eq!(TcpSocket::new().connect_policy(), ConnectPolicy::Sequential);
+    /// ```
+    pub fn connect_policy(&self) -> ConnectPolicy {
+        self.core.d.borrow().connect_policy()
+    }
+
     /// Closes gracefully: `Closing`, pending writes flushed, then
     /// `Unconnected`, `read_channel_finished`, `disconnected`. During lookup
     /// or connect the close waits for the connection. The device stays
@@ -580,6 +632,124 @@ impl AbstractSocket {
     /// ```
     pub fn proxy(&self) -> NetworkProxy {
         self.core.proxy()
+    }
+
+    // ----- write back-pressure -------------------------------------------
+
+    /// `bytes_to_write` rose above the high water mark (see
+    /// [`set_write_buffer_water_marks`](Self::set_write_buffer_water_marks)),
+    /// with the bytes now waiting. Emitted from inside the `write` that
+    /// crossed the mark (or the `set_write_buffer_water_marks` call that
+    /// lowered it), so the writer can stop reading its source before its
+    /// next write. Not emitted again until
+    /// [`low_water_reached`](Self::low_water_reached) has been. Made on first
+    /// use.
+    ///
+    /// No Qt counterpart: Qt's write buffer grows without limit, and a Qt
+    /// application polls `bytesToWrite()` from `bytesWritten`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use sigloop_core::IoDevice;
+    /// use sigloop_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new();
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// socket.connect_to_host("127.0.0.1", listener.local_addr()?.port());
+    /// socket.set_write_buffer_water_marks(1024, 4096);
+    /// let full = Rc::new(Cell::new(0));
+    /// let seen = full.clone();
+    /// let _c = socket.high_water_reached().connect(move |waiting| seen.set(*waiting));
+    /// socket.write(&[0; 5000]).unwrap(); // still connecting: all buffered
+    /// assert_eq!(full.get(), 5000);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn high_water_reached(&self) -> &Signal<u64> {
+        self.core.sig.high_water_reached()
+    }
+
+    /// After [`high_water_reached`](Self::high_water_reached), the write
+    /// buffer drained to the low water mark or below, with the bytes still
+    /// waiting: time to resume reading the source. Emitted from the loop,
+    /// after the `bytes_written` of the OS write that drained it (or from
+    /// the call that raised the marks or removed them). A buffer dropped
+    /// by `abort`, `close` or a new connect resets the marks silently:
+    /// `disconnected` tells the application. Made on first use.
+    ///
+    /// No Qt counterpart; see [`high_water_reached`](Self::high_water_reached).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// let _c = socket.low_water_reached().connect(|waiting| println!("{waiting} left: resume"));
+    /// ```
+    pub fn low_water_reached(&self) -> &Signal<u64> {
+        self.core.sig.low_water_reached()
+    }
+
+    /// Turns on write back-pressure: [`high_water_reached`](Self::high_water_reached)
+    /// once more than `high` bytes wait to be written,
+    /// [`low_water_reached`](Self::low_water_reached) once at most `low`
+    /// are left. `low` above `high` is taken as `high`; any value is
+    /// ordinary (`usize::MAX` as `high` never crosses; `0, 0` signals
+    /// "something waits" and "all sent"). Nothing is limited: `write`
+    /// still takes everything, the signals tell the application when to
+    /// stop and resume producing.
+    ///
+    /// Setting new marks keeps whether the socket was above the old ones
+    /// and announces, from this call, a crossing the new ones make (a
+    /// buffer above a lowered high mark emits `high_water_reached`; one at
+    /// or below a raised low mark emits `low_water_reached`).
+    ///
+    /// A [`UdpSocket`](crate::UdpSocket) has no write buffer: the marks
+    /// never cross.
+    ///
+    /// No Qt counterpart (Qt: `QAbstractSocket::bytesToWrite()` polled from
+    /// `bytesWritten()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// socket.set_write_buffer_water_marks(64 * 1024, 256 * 1024);
+    /// assert_eq!(socket.write_buffer_water_marks(), Some((64 * 1024, 256 * 1024)));
+    /// socket.set_write_buffer_water_marks(10, 5); // low capped at high
+    /// assert_eq!(socket.write_buffer_water_marks(), Some((5, 5)));
+    /// ```
+    pub fn set_write_buffer_water_marks(&self, low: usize, high: usize) {
+        self.core.set_water_marks(low, high);
+    }
+
+    /// The water marks as `(low, high)`, `None` if none are set (the
+    /// default, as in Qt).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sigloop_net::TcpSocket::new().write_buffer_water_marks(), None);
+    /// ```
+    pub fn write_buffer_water_marks(&self) -> Option<(usize, usize)> {
+        self.core.water_marks()
+    }
+
+    /// Removes the water marks. A socket above the high mark emits
+    /// [`low_water_reached`](Self::low_water_reached) first, so a source
+    /// paused on it is not left waiting for a signal that no longer comes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let socket = sigloop_net::TcpSocket::new();
+    /// socket.set_write_buffer_water_marks(0, 1);
+    /// socket.clear_write_buffer_water_marks();
+    /// assert_eq!(socket.write_buffer_water_marks(), None);
+    /// ```
+    pub fn clear_write_buffer_water_marks(&self) {
+        self.core.clear_water_marks();
     }
 
     // ----- state and errors --------------------------------------------

@@ -90,7 +90,7 @@ pub use proxy::{
     Authenticator, NetworkProxy, NetworkProxyFactory, NetworkProxyQuery,
     ProxyAuthenticationRequest, ProxyCapabilities, ProxyType, QueryType,
 };
-pub use socket::{BindMode, SocketError, SocketOption, SocketState, SocketType};
+pub use socket::{BindMode, ConnectPolicy, SocketError, SocketOption, SocketState, SocketType};
 pub use tcp_server::{TcpServer, WeakTcpServer};
 pub use tcp_socket::{TcpSocket, WeakTcpSocket};
 pub use udp_socket::{UdpSocket, WeakUdpSocket};

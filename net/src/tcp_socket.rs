@@ -326,7 +326,7 @@ impl TcpSocket {
             d.stream = Some(stream);
             d.registration = Some(registration);
             d.read_buf.clear();
-            d.write_buf.clear();
+            d.clear_write_buf();
             d.open_mode = mode;
             d.writable = true;
             d.read_side = ReadSide::Ready;

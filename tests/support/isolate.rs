@@ -29,6 +29,10 @@ pub enum Isolation {
     /// In a child inside a new network namespace where only `lo` is up;
     /// the shell commands (iproute2) run there first.
     NetNs(&'static str),
+    /// As [`Isolation::NetNs`], in a new mount namespace too, so that the
+    /// setup may bind-mount files (such as `/etc/hosts`) over the host's
+    /// without touching them.
+    NetMountNs(&'static str),
 }
 
 /// Whether this process is the child started for `scenario`.
@@ -58,7 +62,12 @@ pub fn run_child(isolation: Isolation, scenario: &str, args: &[&str]) -> Output 
                 exe.clone(),
             ],
         ),
-        Isolation::NetNs(setup) => {
+        Isolation::NetNs(setup) | Isolation::NetMountNs(setup) => {
+            let namespaces: &[&str] = if matches!(isolation, Isolation::NetMountNs(_)) {
+                &["--net", "--mount"]
+            } else {
+                &["--net"]
+            };
             let setup = if setup.is_empty() {
                 String::new()
             } else {
@@ -66,14 +75,17 @@ pub fn run_child(isolation: Isolation, scenario: &str, args: &[&str]) -> Output 
             };
             (
                 "unshare".as_ref(),
-                vec![
-                    "--net".into(),
-                    "--".into(),
-                    "sh".into(),
-                    "-c".into(),
-                    format!("ip link set lo up{setup} && exec \"$0\" \"$@\"").into(),
-                    exe.clone(),
-                ],
+                namespaces
+                    .iter()
+                    .map(OsString::from)
+                    .chain([
+                        "--".into(),
+                        "sh".into(),
+                        "-c".into(),
+                        format!("ip link set lo up{setup} && exec \"$0\" \"$@\"").into(),
+                        exe.clone(),
+                    ])
+                    .collect(),
             )
         }
     };
@@ -96,7 +108,7 @@ fn needs(isolation: Isolation) -> &'static str {
     match isolation {
         Isolation::None => "",
         Isolation::FdLimit(_) => "This scenario needs `sh` (for `ulimit -n`).",
-        Isolation::NetNs(_) => {
+        Isolation::NetNs(_) | Isolation::NetMountNs(_) => {
             "This scenario needs `unshare` (util-linux), `ip` (iproute2) and the right to \
              create a network namespace (root, or CAP_SYS_ADMIN); `.ci/run` installs the \
              packages (APT_PACKAGES). It does not fall back to the host's network: it would \

@@ -70,7 +70,7 @@ impl SocketCore {
             d.clear_endpoints();
             if d.close_called {
                 d.read_buf.clear();
-                d.write_buf.clear();
+                d.clear_write_buf();
             }
             d.release_read_buf();
             let _ = d.write_buf.release_if_empty();
@@ -101,7 +101,7 @@ impl SocketCore {
     pub(crate) fn abort(&self) {
         {
             let mut d = self.d.borrow_mut();
-            d.write_buf.clear();
+            d.clear_write_buf();
             if d.state == SocketState::Unconnected {
                 return;
             }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
+use sigloop_core::__private::IoRegistration;
 use sigloop_core::{OpenMode, Timer, TimerType};
 use socket2::{Domain, Socket};
 
@@ -27,7 +28,7 @@ use crate::host_info::HostInfo;
 /// its deadline does not fit an `Instant` (`Duration::MAX`) means "never".
 /// The hour of margin covers the time between this check and the timer's
 /// own arithmetic.
-fn has_deadline(timeout: Duration) -> bool {
+pub(super) fn has_deadline(timeout: Duration) -> bool {
     Instant::now()
         .checked_add(timeout.saturating_add(Duration::from_secs(3600)))
         .is_some()
@@ -67,7 +68,7 @@ impl SocketCore {
             let mut d = self.d.borrow_mut();
             d.open_mode = mode;
             d.read_buf.clear();
-            d.write_buf.clear();
+            d.clear_write_buf();
             d.close = CloseIntent::None;
             d.close_called = false;
             d.peer.set_port(port);
@@ -80,6 +81,7 @@ impl SocketCore {
                 lookup: None,
                 timer: None,
                 last_error: None,
+                race: None,
             });
         }
         self.change_state(SocketState::HostLookup);
@@ -125,6 +127,7 @@ impl SocketCore {
         if self.state() != SocketState::HostLookup {
             return;
         }
+        let race = self.wants_race();
         let addresses = {
             let mut d = self.d.borrow_mut();
             let Some(plan) = d.connect_plan() else {
@@ -143,8 +146,13 @@ impl SocketCore {
                 })
                 .map(|ip| SocketAddr::new(ip, port))
                 .collect();
-            // Qt tries every address twice.
-            list.extend_from_within(..);
+            if race {
+                list = super::eyeballs::interleave(list);
+                plan.race = Some(Box::new(super::eyeballs::Race::new()));
+            } else {
+                // Qt tries every address twice.
+                list.extend_from_within(..);
+            }
             plan.addresses = list.into_iter().collect();
             plan.addresses.len()
         };
@@ -168,6 +176,10 @@ impl SocketCore {
 
     /// Qt: `_q_connectToNextAddress`.
     pub(crate) fn connect_to_next_address(&self) {
+        if self.racing() {
+            self.race_step();
+            return;
+        }
         loop {
             let (next, timer) = {
                 let mut d = self.d.borrow_mut();
@@ -210,7 +222,7 @@ impl SocketCore {
     }
 
     /// All addresses failed: `Unconnected`, then the last attempt's error.
-    fn connect_failed(&self) {
+    pub(super) fn connect_failed(&self) {
         let plan = self.d.borrow_mut().take_connect_plan();
         let failure = plan.and_then(|plan| plan.last_error);
         let (error, text) = failure.unwrap_or((
@@ -223,6 +235,19 @@ impl SocketCore {
 
     /// Starts one non-blocking connect; `Err` when it fails at once.
     pub(super) fn start_attempt(&self, address: SocketAddr) -> Result<(), crate::socket::Failure> {
+        let (stream, registration) = self.open_attempt(address)?;
+        let mut d = self.d.borrow_mut();
+        d.stream = Some(stream);
+        d.registration = Some(registration);
+        Ok(())
+    }
+
+    /// Opens a socket and starts a non-blocking connect to `address`,
+    /// registered with the loop; `Err` when it fails at once.
+    pub(super) fn open_attempt(
+        &self,
+        address: SocketAddr,
+    ) -> Result<(Transport, IoRegistration), crate::socket::Failure> {
         let socket = match self.take_bound(address) {
             Some(socket) => socket,
             None => crate::socket_util::new_socket(self.kind, address)
@@ -245,10 +270,7 @@ impl SocketCore {
         let registration = self
             .register(&mut stream)
             .map_err(|e| from_io(Op::Create, &e))?;
-        let mut d = self.d.borrow_mut();
-        d.stream = Some(stream);
-        d.registration = Some(registration);
-        Ok(())
+        Ok((stream, registration))
     }
 
     /// The socket `bind` made, if it suits `address`'s family.
@@ -311,6 +333,10 @@ impl SocketCore {
             self.proxy_ready();
             return;
         }
+        if self.racing() {
+            self.race_ready();
+            return;
+        }
         let Some(outcome) = self.connect_outcome() else {
             return;
         };
@@ -331,15 +357,7 @@ impl SocketCore {
     /// stream.
     pub(super) fn connect_outcome(&self) -> Option<io::Result<Option<SocketAddr>>> {
         let d = self.d.borrow();
-        let stream = d.stream.as_ref()?;
-        Some(match stream.take_error() {
-            Ok(Some(err)) | Err(err) => Err(err),
-            Ok(None) => match stream.peer_addr() {
-                Ok(peer) => Ok(Some(peer)),
-                Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(None),
-                Err(err) => Err(err),
-            },
-        })
+        Some(super::eyeballs::outcome(d.stream.as_ref()?))
     }
 
     /// Qt: `fetchConnectionParameters`: `Connected`, then `connected`.

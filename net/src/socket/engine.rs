@@ -60,6 +60,8 @@ struct RareSignals {
     channel_ready_read: Signal<i32>,
     channel_bytes_written: Signal<(i32, u64)>,
     proxy_authentication_required: Signal<crate::proxy::ProxyAuthenticationRequest>,
+    high_water_reached: Signal<u64>,
+    low_water_reached: Signal<u64>,
 }
 
 impl RareSignals {
@@ -78,6 +80,8 @@ impl RareSignals {
         self.channel_ready_read.block_signals(block);
         self.channel_bytes_written.block_signals(block);
         self.proxy_authentication_required.block_signals(block);
+        self.high_water_reached.block_signals(block);
+        self.low_water_reached.block_signals(block);
     }
 
     fn disconnect_all(&self) {
@@ -87,6 +91,8 @@ impl RareSignals {
         self.channel_ready_read.disconnect_all();
         self.channel_bytes_written.disconnect_all();
         self.proxy_authentication_required.disconnect_all();
+        self.high_water_reached.disconnect_all();
+        self.low_water_reached.disconnect_all();
     }
 
     fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
@@ -101,6 +107,8 @@ impl RareSignals {
             + self
                 .proxy_authentication_required
                 .disconnect_receiver(receiver)
+            + self.high_water_reached.disconnect_receiver(receiver)
+            + self.low_water_reached.disconnect_receiver(receiver)
     }
 }
 
@@ -153,6 +161,26 @@ impl SocketSignals {
     ) {
         if let Some(rare) = self.rare.get() {
             rare.proxy_authentication_required.emit(request);
+        }
+    }
+
+    pub(crate) fn high_water_reached(&self) -> &Signal<u64> {
+        &self.rare().high_water_reached
+    }
+
+    pub(crate) fn low_water_reached(&self) -> &Signal<u64> {
+        &self.rare().low_water_reached
+    }
+
+    pub(crate) fn emit_high_water_reached(&self, bytes_to_write: u64) {
+        if let Some(rare) = self.rare.get() {
+            rare.high_water_reached.emit(&bytes_to_write);
+        }
+    }
+
+    pub(crate) fn emit_low_water_reached(&self, bytes_to_write: u64) {
+        if let Some(rare) = self.rare.get() {
+            rare.low_water_reached.emit(&bytes_to_write);
         }
     }
 
@@ -267,6 +295,9 @@ pub(crate) struct ConnectPlan {
     pub(crate) timer: Option<Timer>,
     /// The error of the last failed attempt, reported once none remain.
     pub(crate) last_error: Option<crate::socket::Failure>,
+    /// The attempts racing under `ConnectPolicy::HappyEyeballs` (see
+    /// `eyeballs.rs`); `None` for Qt's sequential connect.
+    pub(crate) race: Option<Box<super::eyeballs::Race>>,
 }
 
 /// The mutable state of a socket.
@@ -335,6 +366,10 @@ pub(crate) struct Rare {
     /// (see `proxied.rs`); boxed again, so a socket without a proxy pays
     /// one pointer here.
     pub(crate) proxy: Option<Box<super::proxied::ProxyRare>>,
+    /// How `connect_to_host` tries a name's addresses.
+    pub(crate) connect_policy: super::ConnectPolicy,
+    /// The write buffer's water marks, if set (see `water_marks.rs`).
+    pub(crate) write_marks: Option<super::water_marks::WaterMarks>,
 }
 
 impl Default for Rare {
@@ -350,6 +385,8 @@ impl Default for Rare {
             peer_scope: String::new(),
             local_scope: String::new(),
             proxy: None,
+            connect_policy: super::ConnectPolicy::Sequential,
+            write_marks: None,
         }
     }
 }
@@ -439,6 +476,11 @@ impl Data {
     pub(crate) fn connect_timeout(&self) -> Duration {
         self.rare()
             .map_or(DEFAULT_CONNECT_TIMEOUT, |r| r.connect_timeout)
+    }
+
+    pub(crate) fn connect_policy(&self) -> super::ConnectPolicy {
+        self.rare()
+            .map_or(super::ConnectPolicy::Sequential, |r| r.connect_policy)
     }
 
     pub(crate) fn linger_timeout(&self) -> Duration {

@@ -4,6 +4,7 @@
 //! - `engine`: the state and signals of one socket, and the small helpers
 //!   every path uses (state changes, errors, deferred work);
 //! - `connect`: host lookup and connect attempts (`connectToHost()`);
+//! - `eyeballs`: the opt-in Happy Eyeballs race of those attempts;
 //! - `close`: `disconnect_from_host`, `close`, `abort`, remote close;
 //! - `transfer`: reading into the read buffer and flushing the write buffer;
 //! - `datagram`: the UDP side: bind, datagram reads and writes, Qt's
@@ -11,7 +12,8 @@
 //! - `wait`: the blocking `wait_for_*` functions, which run the same paths
 //!   without an event loop;
 //! - `linger`: a deleted socket's queued bytes still go out;
-//! - `proxied`: connecting through a SOCKS5 or HTTP `CONNECT` proxy.
+//! - `proxied`: connecting through a SOCKS5 or HTTP `CONNECT` proxy;
+//! - `water_marks`: opt-in back-pressure signals on the write buffer.
 
 mod close;
 mod connect;
@@ -19,6 +21,7 @@ mod datagram;
 pub(crate) mod engine;
 mod enums;
 mod error;
+mod eyeballs;
 mod lazy_queue;
 mod linger;
 mod proxied;
@@ -26,8 +29,10 @@ mod proxied_udp;
 mod transfer;
 pub(crate) mod transport;
 mod wait;
+mod water_marks;
 
 pub use enums::{BindMode, SocketOption, SocketState, SocketType};
 pub use error::SocketError;
 pub(crate) use error::{from_io, text, Failure, Op};
+pub use eyeballs::ConnectPolicy;
 pub(crate) use wait::{poll_fd, Want};

@@ -297,6 +297,7 @@ impl SocketCore {
             if matches!(state, SocketState::Connected | SocketState::Closing) {
                 self.schedule(WORK_FLUSH);
             }
+            self.announce_water_crossing();
         }
         Ok(len)
     }
@@ -365,6 +366,7 @@ impl SocketCore {
                 Ok(n) => {
                     total += n;
                     self.emit_bytes_written(n as u64);
+                    self.announce_water_crossing();
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return total,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -64,7 +64,7 @@ fn remaining(deadline: Option<Instant>) -> Option<Duration> {
 /// `poll(2)`'s timeout: whole milliseconds rounded up (a wait with 0.4 ms
 /// left must not poll with 0 and come straight back), at most `i32::MAX`
 /// ms (about 24 days; the callers loop until their deadline).
-fn poll_timeout(timeout: Option<Duration>) -> PollTimeout {
+pub(super) fn poll_timeout(timeout: Option<Duration>) -> PollTimeout {
     match timeout {
         None => PollTimeout::NONE,
         Some(t) => {
@@ -162,6 +162,18 @@ impl SocketCore {
         let mut attempt_started = Instant::now();
         let mut attempt_stream = self.stream_fd();
         while self.state() == SocketState::Connecting {
+            if self.racing() {
+                let left = remaining(deadline);
+                if left == Some(Duration::ZERO) {
+                    self.wait_connect_timed_out();
+                    return false;
+                }
+                if let Err(err) = self.race_wait(left) {
+                    log::warn!("wait_for_connected: poll failed: {err}");
+                    return false;
+                }
+                continue;
+            }
             if self.stream_fd() != attempt_stream {
                 attempt_started = Instant::now();
                 attempt_stream = self.stream_fd();
