@@ -431,3 +431,41 @@ fn a_panicking_incoming_connection_handler_stays_installed() {
         "no connection bypassed the handler"
     );
 }
+
+/// Connects to `host` on a fresh listener with a `host_found` slot that
+/// panics once, and checks the connect goes on after the panic.
+fn connect_survives_a_panicking_host_found_slot(host: &str) {
+    let listener = StdListener::bind("127.0.0.1:0").expect("std listener");
+    let port = listener.local_addr().unwrap().port();
+    let socket = TcpSocket::new();
+    let armed = Rc::new(Cell::new(true));
+    let a = armed.clone();
+    socket.host_found().connect(move |_| {
+        if a.replace(false) {
+            panic!("the host_found slot fails");
+        }
+    });
+    // A literal address is "found" inside connect_to_host, so the panic
+    // may come out of that call rather than out of a pass.
+    let direct = panic::catch_unwind(AssertUnwindSafe(|| socket.connect_to_host(host, port)));
+    if direct.is_ok() {
+        run_until_a_panic();
+    }
+    assert!(!armed.get(), "the host_found slot ran");
+    run_until("connected after the panicking host_found slot", || {
+        socket.state() == SocketState::Connected
+    });
+    listener
+        .accept()
+        .expect("the connection reached the listener");
+}
+
+#[test]
+fn a_panicking_host_found_slot_does_not_strand_a_literal_connect() {
+    connect_survives_a_panicking_host_found_slot("127.0.0.1");
+}
+
+#[test]
+fn a_panicking_host_found_slot_does_not_strand_a_looked_up_connect() {
+    connect_survives_a_panicking_host_found_slot("localhost");
+}

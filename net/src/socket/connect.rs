@@ -82,6 +82,7 @@ impl SocketCore {
                 timer: None,
                 last_error: None,
                 race: None,
+                stalled: false,
             });
         }
         self.change_state(SocketState::HostLookup);
@@ -163,15 +164,35 @@ impl SocketCore {
             self.raise(SocketError::HostNotFound, text::HOST_NOT_FOUND);
             return;
         }
-        self.change_state(SocketState::Connecting);
-        if self.state() != SocketState::Connecting {
-            return;
+        {
+            // Should one of these slots panic, the first attempt starts on
+            // the next pass instead of never (the socket would stay in
+            // Connecting with nothing left to move it).
+            let _unwind = ConnectAgainOnUnwind(self);
+            self.change_state(SocketState::Connecting);
+            if self.state() != SocketState::Connecting {
+                return;
+            }
+            self.sig.emit_host_found();
         }
-        self.sig.emit_host_found();
         if self.state() != SocketState::Connecting {
             return;
         }
         self.connect_to_next_address();
+    }
+
+    /// Runs the connect a panicking slot interrupted in
+    /// [`lookup_finished`](Self::lookup_finished), unless the application
+    /// has since aborted it or started another.
+    pub(crate) fn resume_stalled_connect(&self) {
+        let stalled = {
+            let mut d = self.d.borrow_mut();
+            d.connect_plan()
+                .is_some_and(|plan| std::mem::take(&mut plan.stalled))
+        };
+        if stalled && self.state() == SocketState::Connecting {
+            self.connect_to_next_address();
+        }
     }
 
     /// Qt: `_q_connectToNextAddress`.
@@ -419,6 +440,26 @@ impl SocketCore {
                 HostInfo::abort_host_lookup(id);
             }
             drop(plan.timer);
+        }
+    }
+}
+
+/// See [`SocketCore::lookup_finished`]: marks the connect stalled and
+/// schedules its resumption if a slot unwinds before the first attempt.
+struct ConnectAgainOnUnwind<'a>(&'a SocketCore);
+
+impl Drop for ConnectAgainOnUnwind<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let Ok(mut d) = self.0.d.try_borrow_mut() else {
+            return;
+        };
+        if let Some(plan) = d.connect_plan() {
+            plan.stalled = true;
+            drop(d);
+            self.0.schedule(super::engine::WORK_CONNECT);
         }
     }
 }

@@ -298,6 +298,9 @@ pub(crate) struct ConnectPlan {
     /// The attempts racing under `ConnectPolicy::HappyEyeballs` (see
     /// `eyeballs.rs`); `None` for Qt's sequential connect.
     pub(crate) race: Option<Box<super::eyeballs::Race>>,
+    /// A `state_changed(Connecting)` or `host_found` slot panicked before
+    /// the first attempt started; `WORK_CONNECT` starts it on the next pass.
+    pub(crate) stalled: bool,
 }
 
 /// The mutable state of a socket.
@@ -575,6 +578,8 @@ pub(crate) const WORK_READ: u8 = 1;
 pub(crate) const WORK_FLUSH: u8 = 2;
 /// UDP: look for a pending datagram after a read re-armed the gate.
 pub(crate) const WORK_DATAGRAM: u8 = 4;
+/// Start the connect attempts a panicking slot kept from starting.
+pub(crate) const WORK_CONNECT: u8 = 8;
 
 thread_local! {
     /// The sockets of this thread with scheduled work, in scheduling order.
@@ -741,7 +746,7 @@ impl SocketCore {
             }
         }
         let rest = Rest(self, Cell::new(self.work.replace(0)));
-        for step in [WORK_FLUSH, WORK_READ, WORK_DATAGRAM] {
+        for step in [WORK_FLUSH, WORK_READ, WORK_DATAGRAM, WORK_CONNECT] {
             let work = rest.1.get();
             if work & step == 0 {
                 continue;
@@ -754,6 +759,7 @@ impl SocketCore {
                 WORK_READ => {
                     self.read_now();
                 }
+                WORK_CONNECT => self.resume_stalled_connect(),
                 _ => self.datagram_notification(),
             }
         }
