@@ -69,6 +69,7 @@
 mod abstract_socket;
 mod host_address;
 mod host_info;
+mod local;
 mod network_datagram;
 mod network_interface;
 pub mod proxy;
@@ -84,6 +85,10 @@ pub use host_address::{
     AddressParseError, ConversionMode, HostAddress, NetworkLayerProtocol, SpecialAddress,
 };
 pub use host_info::{HostInfo, HostInfoError, LookupId};
+pub use local::{
+    LocalServer, LocalServerOptions, LocalSocket, LocalSocketError, LocalSocketOptions,
+    LocalSocketState, WeakLocalServer, WeakLocalSocket,
+};
 pub use network_datagram::NetworkDatagram;
 pub use network_interface::{InterfaceFlags, NetworkAddressEntry, NetworkInterface};
 pub use proxy::{
