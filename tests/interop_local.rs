@@ -1,0 +1,373 @@
+//! Local sockets against a real Qt (PySide6's `QLocalServer` and
+//! `QLocalSocket`, through `tests/interop/peers/local_peer.py`), both ways:
+//! 4 MiB echoed and compared (SHA-256 on the Qt side), and the
+//! `QDataStream`-framed fortune of Qt's local fortune example; then the
+//! `local_fortune_server` / `local_fortune_client` examples as binaries,
+//! against each other and against the Qt peers, with bare names resolved in
+//! a private `TMPDIR`.
+//!
+//! Without PySide6 (`.venv`) the Qt tests say SKIPPED and return; under
+//! `SIGLOOP_REQUIRE_PEERS=1` (`.ci/test`) they fail instead.
+
+mod support;
+
+use std::cell::{Cell, RefCell};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use sigloop::{
+    DataStream, DataStreamVersion, IoDevice, LocalServer, LocalSocket, LocalSocketError,
+    LocalSocketState,
+};
+use support::examples::example;
+use support::waits::run_until;
+
+const MIB: usize = 1024 * 1024;
+/// How long a child process may take to say something.
+const CHILD_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A private directory for socket files (and `TMPDIR` of the examples).
+struct TestDir(PathBuf);
+
+impl TestDir {
+    fn new(test: &str) -> TestDir {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "sigloop-ilocal-{test}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("a test directory");
+        TestDir(dir)
+    }
+
+    fn name(&self, file: &str) -> String {
+        self.0.join(file).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn peer_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/peers/local_peer.py")
+}
+
+/// A running server process, killed when dropped.
+struct Server(Child);
+
+impl Server {
+    /// Starts `command` and waits for its `listening on <name>` line.
+    fn start(mut command: Command) -> (Server, String) {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the server");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let server = Server(child);
+        let line = rx
+            .recv_timeout(CHILD_DEADLINE)
+            .expect("the server's first line in time");
+        let name = line
+            .trim_end()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        (server, name)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn qt_peer(python: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(python);
+    command
+        .arg(peer_script())
+        .args(args)
+        .env("QT_QPA_PLATFORM", "offscreen")
+        .env("PYTHONIOENCODING", "utf-8");
+    command
+}
+
+/// Runs a client process to its end (in a thread, so this thread's loop
+/// keeps serving), failing the test after [`CHILD_DEADLINE`].
+fn run_client_while_serving(mut command: Command) -> Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the client");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let result: Rc<RefCell<Option<Output>>> = Rc::default();
+    let r = result.clone();
+    let clock = std::time::Instant::now();
+    run_until("the client process", || {
+        if let Ok(output) = rx.try_recv() {
+            *r.borrow_mut() = Some(output.expect("the client's output"));
+        }
+        if clock.elapsed() > CHILD_DEADLINE {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("the client ran for over {CHILD_DEADLINE:?}");
+        }
+        r.borrow().is_some()
+    });
+    let output = result.borrow_mut().take().expect("output");
+    output
+}
+
+fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "status {}; stderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+/// The fortune block of Qt's local fortune example: `quint32` length in
+/// UTF-16 units, then the `QString`, at `Qt_6_0`.
+fn read_fortune(socket: &LocalSocket) -> Option<String> {
+    let mut input = DataStream::new(socket);
+    input.set_version(DataStreamVersion::QT_6_0);
+    input.start_transaction();
+    let units: u32 = input.read();
+    let text: String = input.read();
+    if !input.commit_transaction() {
+        return None;
+    }
+    assert_eq!(units as usize, text.encode_utf16().count());
+    Some(text)
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i % 65536) * 7 + 3) as u8 % 251)
+        .collect()
+}
+
+#[test]
+fn sigloop_socket_echoes_four_mib_through_qt_local_server() {
+    let Some(python) =
+        support::peers::python("sigloop_socket_echoes_four_mib_through_qt_local_server")
+    else {
+        return;
+    };
+    let dir = TestDir::new("echo");
+    let (_qt, name) = Server::start(qt_peer(&python, &["echo-server", &dir.name("qt-echo")]));
+    assert_eq!(name, dir.name("qt-echo"));
+
+    let socket = LocalSocket::new();
+    socket.connect_to_server(&name);
+    assert_eq!(socket.state(), LocalSocketState::Connected);
+    let sent = pattern(4 * MIB);
+    socket.write(&sent).unwrap();
+    let received: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let r = received.clone();
+    let _read = socket.ready_read().connect_to(&socket, move |s, _| {
+        r.borrow_mut().extend(s.read_all().unwrap());
+    });
+    run_until("the whole echo", || received.borrow().len() >= sent.len());
+    assert!(
+        *received.borrow() == sent,
+        "the echo differs from what was sent"
+    );
+    socket.disconnect_from_server();
+    run_until("the close", || {
+        socket.state() == LocalSocketState::Unconnected
+    });
+}
+
+#[test]
+fn qt_local_socket_echoes_four_mib_through_sigloop_server() {
+    let Some(python) =
+        support::peers::python("qt_local_socket_echoes_four_mib_through_sigloop_server")
+    else {
+        return;
+    };
+    let dir = TestDir::new("qtsend");
+    let server = LocalServer::new();
+    server.listen(&dir.name("ours")).unwrap();
+    let _echo = server.new_connection().connect_to(&server, |server, _| {
+        while let Some(peer) = server.next_pending_connection() {
+            let _ = peer.ready_read().connect_to(&peer, |peer, _| {
+                let data = peer.read_all().unwrap();
+                peer.write(&data).unwrap();
+            });
+            let _ = peer
+                .disconnected()
+                .connect_to(&peer, |p, _| p.delete_later());
+        }
+    });
+    let output =
+        run_client_while_serving(qt_peer(&python, &["send", &server.full_server_name(), "4"]));
+    let line = stdout_of(&output);
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields.len(), 4, "{line:?}");
+    assert_eq!(fields[0], "ECHO");
+    assert_eq!(fields[1], (4 * MIB).to_string());
+    assert_eq!(fields[2], fields[3], "SHA-256 of what Qt sent and got back");
+}
+
+#[test]
+fn sigloop_socket_reads_the_fortune_of_qt_local_fortune_server() {
+    let Some(python) =
+        support::peers::python("sigloop_socket_reads_the_fortune_of_qt_local_fortune_server")
+    else {
+        return;
+    };
+    let dir = TestDir::new("qtfortune");
+    let text = "Ünïcode fortune — from Qt";
+    let (_qt, name) = Server::start(qt_peer(&python, &["fortune-server", &dir.name("f"), text]));
+    let socket = LocalSocket::new();
+    let fortune: Rc<RefCell<Option<String>>> = Rc::default();
+    let f = fortune.clone();
+    let _read = socket.ready_read().connect_to(&socket, move |s, _| {
+        if f.borrow().is_none() {
+            *f.borrow_mut() = read_fortune(s);
+        }
+    });
+    let errors = Rc::new(Cell::new(None));
+    let e = errors.clone();
+    let _err = socket
+        .error_occurred()
+        .connect(move |err| e.set(Some(*err)));
+    socket.connect_to_server(&name);
+    run_until("the fortune and the server's close", || {
+        socket.state() == LocalSocketState::Unconnected
+    });
+    assert_eq!(fortune.borrow().as_deref(), Some(text));
+    assert_eq!(errors.get(), Some(LocalSocketError::PeerClosed));
+    assert_eq!(socket.error_string(), "QLocalSocket: Remote closed");
+}
+
+#[test]
+fn qt_local_fortune_client_reads_the_fortune_of_sigloop_server() {
+    let Some(python) =
+        support::peers::python("qt_local_fortune_client_reads_the_fortune_of_sigloop_server")
+    else {
+        return;
+    };
+    let dir = TestDir::new("ourfortune");
+    let server = LocalServer::new();
+    server.listen(&dir.name("f")).unwrap();
+    let _send = server.new_connection().connect_to(&server, |server, _| {
+        while let Some(peer) = server.next_pending_connection() {
+            let mut block = Vec::new();
+            let mut out = DataStream::writer(&mut block);
+            out.set_version(DataStreamVersion::QT_6_0);
+            let text = "A fortune from sigloop ✓";
+            out.write(&(text.encode_utf16().count() as u32));
+            out.write(text);
+            peer.write(&block).unwrap();
+            peer.disconnect_from_server();
+        }
+    });
+    let output = run_client_while_serving(qt_peer(
+        &python,
+        &["fortune-client", &server.full_server_name()],
+    ));
+    assert_eq!(stdout_of(&output), "FORTUNE A fortune from sigloop ✓\n");
+}
+
+/// An example binary with `TMPDIR` set to `dir`.
+fn example_in(name: &str, dir: &TestDir, args: &[&str]) -> Command {
+    let mut command = Command::new(example(name));
+    command.args(args).env("TMPDIR", &dir.0);
+    command
+}
+
+#[test]
+fn local_fortune_examples_talk_to_each_other_by_bare_name() {
+    let dir = TestDir::new("examples");
+    let (_server, full) = Server::start(example_in(
+        "local_fortune_server",
+        &dir,
+        &["--name", "fortune", "--fortune", "Stay off the furniture."],
+    ));
+    assert_eq!(full, dir.name("fortune"), "a bare name is in TMPDIR");
+    for _ in 0..3 {
+        let output = example_in("local_fortune_client", &dir, &["--name", "fortune"])
+            .output()
+            .expect("run the client");
+        assert_eq!(stdout_of(&output), "FORTUNE Stay off the furniture.\n");
+    }
+    let output = example_in("local_fortune_client", &dir, &["--name", &full])
+        .output()
+        .expect("run the client");
+    assert_eq!(stdout_of(&output), "FORTUNE Stay off the furniture.\n");
+
+    // Random fortunes are Qt's.
+    let (_random, _) = Server::start(example_in(
+        "local_fortune_server",
+        &dir,
+        &["--name", "random"],
+    ));
+    let output = example_in("local_fortune_client", &dir, &["--name", "random"])
+        .output()
+        .expect("run the client");
+    assert!(stdout_of(&output).starts_with("FORTUNE You"));
+
+    let missing = example_in("local_fortune_client", &dir, &["--name", "nobody"])
+        .output()
+        .expect("run the client");
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("QLocalSocket::connectToServer: Invalid name"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn local_fortune_examples_interoperate_with_qt() {
+    let Some(python) = support::peers::python("local_fortune_examples_interoperate_with_qt") else {
+        return;
+    };
+    let dir = TestDir::new("exqt");
+    // The example client against Qt's server.
+    let (_qt, qt_name) = Server::start(qt_peer(
+        &python,
+        &["fortune-server", &dir.name("qt"), "Qt says hi"],
+    ));
+    let output = example_in("local_fortune_client", &dir, &["--name", &qt_name])
+        .output()
+        .expect("run the client");
+    assert_eq!(stdout_of(&output), "FORTUNE Qt says hi\n");
+
+    // Qt's client against the example server, by bare name in TMPDIR.
+    let (_ours, ours) = Server::start(example_in(
+        "local_fortune_server",
+        &dir,
+        &["--name", "ours", "--fortune", "sigloop says hi"],
+    ));
+    let mut client = qt_peer(&python, &["fortune-client", "ours"]);
+    client.env("TMPDIR", &dir.0);
+    let output = client.output().expect("run the Qt client");
+    assert_eq!(stdout_of(&output), "FORTUNE sigloop says hi\n");
+    assert_eq!(ours, dir.name("ours"));
+}
