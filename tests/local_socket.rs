@@ -14,57 +14,16 @@ mod support;
 
 use std::cell::{Cell, RefCell};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use sigloop::{
     IoDevice, LocalServer, LocalServerOptions, LocalSocket, LocalSocketError, LocalSocketOptions,
     LocalSocketState, OpenMode, SocketError,
 };
+use support::socket_dir::SocketDir;
 use support::waits::{counter, run_until, settle, WAIT};
-
-/// A private directory for one test's socket files, removed with them.
-struct TestDir(PathBuf);
-
-impl TestDir {
-    fn new(test: &str) -> TestDir {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "sigloop-local-{test}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("a test directory");
-        TestDir(dir)
-    }
-
-    /// A socket path in the directory, as a server name.
-    fn name(&self, file: &str) -> String {
-        self.0.join(file).to_string_lossy().into_owned()
-    }
-
-    fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .expect("the test directory")
-            .map(|e| {
-                e.expect("an entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 type Trace = Rc<RefCell<Vec<String>>>;
 
@@ -118,7 +77,7 @@ fn server_on(name: &str) -> (LocalServer, Rc<RefCell<Vec<LocalSocket>>>) {
 
 #[test]
 fn server_not_found_is_reported_while_connecting_then_unconnected() {
-    let dir = TestDir::new("notfound");
+    let dir = SocketDir::new("notfound");
     let socket = LocalSocket::new();
     let trace = record(&socket);
     socket.connect_to_server(&dir.name("nobody"));
@@ -149,7 +108,7 @@ fn server_not_found_is_reported_while_connecting_then_unconnected() {
 
 #[test]
 fn a_stale_socket_file_refuses_and_blocks_listen_until_removed() {
-    let dir = TestDir::new("stale");
+    let dir = SocketDir::new("stale");
     let name = dir.name("stale");
     // A crashed server: its file stays, nobody listens.
     drop(std::os::unix::net::UnixListener::bind(&name).unwrap());
@@ -186,7 +145,7 @@ fn a_stale_socket_file_refuses_and_blocks_listen_until_removed() {
 
 #[test]
 fn listening_twice_on_a_name_fails_with_address_in_use() {
-    let dir = TestDir::new("twice");
+    let dir = SocketDir::new("twice");
     let name = dir.name("twice");
     let (server, _accepted) = server_on(&name);
     assert_eq!(server.server_name(), name);
@@ -214,7 +173,7 @@ fn listening_twice_on_a_name_fails_with_address_in_use() {
 
 #[test]
 fn close_removes_the_file_and_the_names() {
-    let dir = TestDir::new("close");
+    let dir = SocketDir::new("close");
     let name = dir.name("s");
     let (server, _accepted) = server_on(&name);
     assert!(Path::new(&name).exists());
@@ -259,7 +218,7 @@ fn a_bare_name_is_in_the_temporary_directory() {
 
 #[test]
 fn connecting_is_immediate_with_qts_signal_order() {
-    let dir = TestDir::new("connect");
+    let dir = SocketDir::new("connect");
     let name = dir.name("srv");
     let (server, accepted) = server_on(&name);
     let socket = LocalSocket::new();
@@ -302,7 +261,7 @@ fn connecting_is_immediate_with_qts_signal_order() {
 
 #[test]
 fn a_peer_that_disconnects_is_peer_closed_and_unread_data_stays() {
-    let dir = TestDir::new("peerclose");
+    let dir = SocketDir::new("peerclose");
     let (server, accepted) = server_on(&dir.name("s"));
     let socket = LocalSocket::new();
     socket.connect_to_server(&server.full_server_name());
@@ -336,7 +295,7 @@ fn a_peer_that_disconnects_is_peer_closed_and_unread_data_stays() {
 
 #[test]
 fn close_and_abort_emit_in_qts_order() {
-    let dir = TestDir::new("closeorder");
+    let dir = SocketDir::new("closeorder");
     let (server, _accepted) = server_on(&dir.name("s"));
 
     let closing = LocalSocket::new();
@@ -398,7 +357,7 @@ fn close_and_abort_emit_in_qts_order() {
 
 #[test]
 fn the_read_api_works_on_the_read_buffer() {
-    let dir = TestDir::new("read");
+    let dir = SocketDir::new("read");
     let (server, accepted) = server_on(&dir.name("s"));
     let socket = LocalSocket::new();
     socket.connect_to_server(&server.full_server_name());
@@ -433,7 +392,7 @@ fn the_read_api_works_on_the_read_buffer() {
 
 #[test]
 fn blocking_waits_work_without_a_loop() {
-    let dir = TestDir::new("waits");
+    let dir = SocketDir::new("waits");
     let server = LocalServer::new();
     server.listen(&dir.name("s")).unwrap();
     let socket = LocalSocket::new();
@@ -465,12 +424,49 @@ fn blocking_waits_work_without_a_loop() {
 
     let (ready, timed_out) = server.wait_for_new_connection(Some(Duration::from_millis(20)));
     assert_eq!((ready, timed_out), (false, true));
+    assert_eq!(
+        server.server_error(),
+        SocketError::Unknown,
+        "Qt sets no error"
+    );
+    assert_eq!(server.error_string(), "");
+}
+
+#[test]
+fn a_wait_that_times_out_is_a_socket_timeout_with_the_local_text() {
+    let dir = SocketDir::new("timeout");
+    let server = LocalServer::new();
+    server.listen(&dir.name("s")).unwrap();
+    let socket = LocalSocket::new();
+    socket.connect_to_server(&server.full_server_name());
+    let trace = record(&socket);
+    assert!(!socket.wait_for_ready_read(Some(Duration::from_millis(20))));
+    assert_eq!(
+        lines(&trace),
+        ["error(SocketTimeoutError) 'QLocalSocket: Socket operation timed out' in ConnectedState"]
+    );
+    assert_eq!(
+        socket.state(),
+        LocalSocketState::Connected,
+        "a timeout does not close"
+    );
+    assert_eq!(socket.error(), LocalSocketError::SocketTimeout);
+
+    // A new connect starts with no error, as in Qt.
+    socket.abort();
+    socket.connect_to_server(&server.full_server_name());
+    assert_eq!(socket.error(), LocalSocketError::Unknown);
+    assert_eq!(socket.error_string(), "Unknown error");
+
+    // Writing to an unconnected socket fails: it is not open.
+    let idle = LocalSocket::new();
+    assert!(idle.write(b"abc").is_err());
 }
 
 #[test]
 fn many_connections_echo_through_one_server() {
     const CLIENTS: usize = 100;
-    let dir = TestDir::new("many");
+    let dir = SocketDir::new("many");
     let server = LocalServer::new();
     server.listen(&dir.name("s")).unwrap();
     let _echo = server.new_connection().connect_to(&server, |server, _| {
@@ -518,7 +514,7 @@ fn many_connections_echo_through_one_server() {
 
 #[test]
 fn a_full_backlog_keeps_the_connect_pending_until_there_is_room() {
-    let dir = TestDir::new("backlog");
+    let dir = SocketDir::new("backlog");
     let server = LocalServer::new();
     server.set_listen_backlog_size(1);
     // Nothing is accepted while the queue limit is 0.
@@ -566,7 +562,7 @@ fn a_full_backlog_keeps_the_connect_pending_until_there_is_room() {
 
 #[test]
 fn access_options_set_the_socket_file_mode() {
-    let dir = TestDir::new("modes");
+    let dir = SocketDir::new("modes");
     for (options, mode) in [
         (LocalServerOptions::USER_ACCESS, 0o700),
         (
@@ -635,7 +631,7 @@ fn the_abstract_namespace_has_no_file() {
 
 #[test]
 fn slots_may_delete_the_socket() {
-    let dir = TestDir::new("delete");
+    let dir = SocketDir::new("delete");
     let (server, accepted) = server_on(&dir.name("s"));
 
     // Deleted from its own disconnected slot.
@@ -674,7 +670,7 @@ fn slots_may_delete_the_socket() {
 
 #[test]
 fn an_adopted_descriptor_knows_its_names() {
-    let dir = TestDir::new("adopt");
+    let dir = SocketDir::new("adopt");
     let name = dir.name("s");
     let listener = std::os::unix::net::UnixListener::bind(&name).unwrap();
     let stream = std::os::unix::net::UnixStream::connect(&name).unwrap();

@@ -465,6 +465,7 @@ impl LocalServer {
 
     /// Blocks until a connection arrives (accepting it as the loop would)
     /// or `timeout` passes (`None`: forever); returns `(ready, timed_out)`.
+    /// A timeout leaves [`server_error`](Self::server_error) as it was.
     /// Qt: `QLocalServer::waitForNewConnection(msec, &timedOut)`.
     ///
     /// # Examples
@@ -481,7 +482,14 @@ impl LocalServer {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn wait_for_new_connection(&self, timeout: Option<Duration>) -> (bool, bool) {
-        self.server.wait_for_new_connection(timeout)
+        let (error, text) = (self.server_error(), self.error_string());
+        let result = self.server.wait_for_new_connection(timeout);
+        if result.1 {
+            // Qt's local server reports a timeout through `timed_out`
+            // only; the error stays what it was.
+            self.server.set_server_error(error, text);
+        }
+        result
     }
 
     /// The last error. Qt: `QLocalServer::serverError()`.
