@@ -1,6 +1,7 @@
 //! Qt-style networking on the sigloop event loop: QtNetwork's
-//! `QTcpSocket`, `QTcpServer`, `QHostAddress` and `QHostInfo`, with Qt's
-//! states, error codes, texts and signal order.
+//! `QTcpSocket`, `QTcpServer`, `QUdpSocket`, `QLocalSocket`,
+//! `QLocalServer`, `QHostAddress` and `QHostInfo`, with Qt's states, error
+//! codes, texts and signal order.
 //!
 //! Sockets and servers are cheap `Clone` handles bound to the thread that
 //! made them; they run on that thread's loop

@@ -527,6 +527,7 @@ impl LocalSocket {
     /// # Examples
     ///
     /// ```
+    /// use sigloop_core::IoDevice;
     /// let socket = sigloop_net::LocalSocket::new();
     /// socket.close();
     /// assert!(!socket.is_open());
