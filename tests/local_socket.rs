@@ -630,6 +630,32 @@ fn the_abstract_namespace_has_no_file() {
 }
 
 #[test]
+fn deleting_a_connected_socket_ends_as_qts_destructor() {
+    let dir = SocketDir::new("destroy");
+    let (server, _accepted) = server_on(&dir.name("s"));
+    let socket = LocalSocket::new();
+    socket.connect_to_server(&server.full_server_name());
+    let trace = record(&socket);
+    let t = trace.clone();
+    let _d = socket
+        .destroyed()
+        .connect(move |_| t.borrow_mut().push("destroyed".to_owned()));
+    socket.delete_later();
+    sigloop::EventDispatcher::send_posted_deletes();
+    assert!(socket.is_deleted());
+    assert_eq!(
+        lines(&trace),
+        [
+            "SC(UnconnectedState)",
+            "readChannelFinished",
+            "disconnected",
+            "aboutToClose",
+            "destroyed",
+        ]
+    );
+}
+
+#[test]
 fn slots_may_delete_the_socket() {
     let dir = SocketDir::new("delete");
     let (server, accepted) = server_on(&dir.name("s"));

@@ -222,6 +222,16 @@ impl LocalSocket {
                 held.error_occurred.emit(&error);
             }
         });
+        // Qt's destructor ends like `abort`: the connection's signals, then
+        // the local device closes (`about_to_close`), then `destroyed`. A
+        // connect still waiting for backlog room stops.
+        let held = Rc::clone(&local);
+        let _ = socket.destroyed().connect(move |_| {
+            held.cancel_pending();
+            if held.open.replace(false) {
+                held.about_to_close.emit(&());
+            }
+        });
         LocalSocket { socket, local }
     }
 
