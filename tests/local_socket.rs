@@ -695,6 +695,33 @@ fn slots_may_delete_the_socket() {
 }
 
 #[test]
+fn a_server_listens_on_an_inherited_descriptor() {
+    let dir = SocketDir::new("listenfd");
+    let name = dir.name("inherited");
+    let listener = std::os::unix::net::UnixListener::bind(&name).unwrap();
+    let server = LocalServer::new();
+    server.listen_descriptor(listener.into()).unwrap();
+    assert!(server.is_listening());
+    assert_eq!(server.full_server_name(), name);
+    assert_eq!(server.server_name(), "inherited");
+    let socket = LocalSocket::new();
+    socket.connect_to_server(&name);
+    assert_eq!(server.wait_for_new_connection(WAIT), (true, false));
+    let peer = server.next_pending_connection().unwrap();
+    assert_eq!(peer.full_server_name(), name);
+    server.close();
+    assert!(!Path::new(&name).exists(), "removed on close, as Qt does");
+
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let other = LocalServer::new();
+    assert_eq!(
+        other.listen_descriptor(tcp.into()),
+        Err(SocketError::UnsupportedSocketOperation)
+    );
+    assert!(!other.is_listening());
+}
+
+#[test]
 fn an_adopted_descriptor_knows_its_names() {
     let dir = SocketDir::new("adopt");
     let name = dir.name("s");

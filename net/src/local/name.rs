@@ -74,6 +74,26 @@ pub(crate) fn socket_address(full: &str, abstract_namespace: bool) -> Option<Soc
     SockAddr::unix(path).ok()
 }
 
+/// The full name of the socket's peer (else its own address) and whether
+/// it is abstract (Qt: `QLocalSocketPrivate::describeSocket`).
+pub(crate) fn describe(fd: std::os::fd::RawFd) -> Option<(String, bool)> {
+    use nix::sys::socket::{getpeername, getsockname, UnixAddr};
+    let named = |addr: UnixAddr| -> Option<(String, bool)> {
+        if let Some(path) = addr.path() {
+            return Some((path.to_string_lossy().into_owned(), false));
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Some(name) = addr.as_abstract() {
+            return Some((String::from_utf8_lossy(name).into_owned(), true));
+        }
+        None
+    };
+    getpeername::<UnixAddr>(fd)
+        .ok()
+        .and_then(named)
+        .or_else(|| getsockname::<UnixAddr>(fd).ok().and_then(named))
+}
+
 /// Qt's `QLocalSocketPrivate::generateErrorString`: `function`, then the
 /// error's text. `os` is the OS error behind an unknown error, if known.
 pub(crate) fn socket_error_text(

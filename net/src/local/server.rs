@@ -272,6 +272,62 @@ impl LocalServer {
         Ok(full)
     }
 
+    /// Listens on a Unix-domain stream socket that already listens (one a
+    /// parent process or a service manager made). The names come from its
+    /// address, as [`full_server_name`](Self::full_server_name) and
+    /// [`server_name`](Self::server_name) (the file name); as in Qt, its
+    /// file is removed when the server stops listening.
+    ///
+    /// Qt: `QLocalServer::listen(qintptr socketDescriptor)`.
+    ///
+    /// # Errors
+    ///
+    /// Already listening: [`SocketError::Operation`]. `fd` is not a
+    /// listening Unix-domain stream socket (Qt takes any descriptor):
+    /// [`SocketError::UnsupportedSocketOperation`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("sigloop-doc-fd-{}", std::process::id()));
+    /// let listener = std::os::unix::net::UnixListener::bind(&path)?;
+    /// let server = sigloop_net::LocalServer::new();
+    /// server.listen_descriptor(listener.into()).unwrap();
+    /// assert_eq!(server.full_server_name(), path.to_string_lossy());
+    /// server.close();
+    /// assert!(!path.exists());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn listen_descriptor(&self, fd: OwnedFd) -> Result<(), SocketError> {
+        if self.is_listening() {
+            log::warn!("LocalServer::listen_descriptor() called when already listening");
+            return Err(SocketError::Operation);
+        }
+        let socket = Socket::from(fd);
+        let usable = socket.domain().is_ok_and(|d| d == Domain::UNIX)
+            && socket.r#type().is_ok_and(|t| t == Type::STREAM)
+            && socket.is_listener().unwrap_or(false)
+            && socket.set_nonblocking(true).is_ok();
+        if !usable {
+            self.server.set_server_error(
+                SocketError::UnsupportedSocketOperation,
+                crate::socket::text::UNSUPPORTED.to_owned(),
+            );
+            return Err(SocketError::UnsupportedSocketOperation);
+        }
+        let names = name::describe(std::os::fd::AsRawFd::as_raw_fd(&socket));
+        let (full, abstract_ns) = names.unwrap_or_default();
+        let std_listener = std::os::unix::net::UnixListener::from(OwnedFd::from(socket));
+        let listener = mio::net::UnixListener::from_std(std_listener);
+        let remove_on_close = (!abstract_ns && !full.is_empty()).then(|| PathBuf::from(&full));
+        self.server
+            .listen_local(Listener::Unix(listener, remove_on_close))?;
+        self.local.abstract_ns.set(abstract_ns);
+        *self.local.server_name.borrow_mut() = name::short_name(&full, abstract_ns);
+        *self.local.full_server_name.borrow_mut() = full;
+        Ok(())
+    }
+
     /// Stops listening (the socket file is removed), deletes the pending
     /// connections not taken, and clears the names and the error.
     /// Qt: `QLocalServer::close()`.

@@ -661,7 +661,7 @@ impl LocalSocket {
         state: LocalSocketState,
         mode: OpenMode,
     ) -> Result<(), LocalSocketError> {
-        let names = describe(fd.as_raw_fd());
+        let names = name::describe(fd.as_raw_fd());
         let engine_state = match state {
             LocalSocketState::Unconnected => SocketState::Unconnected,
             LocalSocketState::Connecting => SocketState::Connecting,
@@ -1092,26 +1092,6 @@ fn record_engine_error(engine: &TcpSocket) {
     let code = engine.error();
     let text = socket_error_text(LocalSocketError::from_engine(code), "QLocalSocket", None);
     engine.core.set_error(code, text);
-}
-
-/// The full name of the socket's peer (else its own address) and whether
-/// it is abstract (Qt: `QLocalSocketPrivate::describeSocket`).
-fn describe(fd: RawFd) -> Option<(String, bool)> {
-    use nix::sys::socket::{getpeername, getsockname, UnixAddr};
-    let named = |addr: UnixAddr| -> Option<(String, bool)> {
-        if let Some(path) = addr.path() {
-            return Some((path.to_string_lossy().into_owned(), false));
-        }
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if let Some(name) = addr.as_abstract() {
-            return Some((String::from_utf8_lossy(name).into_owned(), true));
-        }
-        None
-    };
-    getpeername::<UnixAddr>(fd)
-        .ok()
-        .and_then(named)
-        .or_else(|| getsockname::<UnixAddr>(fd).ok().and_then(named))
 }
 
 impl Default for LocalSocket {
