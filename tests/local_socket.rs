@@ -513,6 +513,35 @@ fn many_connections_echo_through_one_server() {
 }
 
 #[test]
+fn the_pending_queue_limit_pauses_accepting_until_one_is_taken() {
+    let dir = SocketDir::new("pending");
+    let server = LocalServer::new();
+    server.set_max_pending_connections(2);
+    server.listen(&dir.name("s")).unwrap();
+    let announced = counter(server.new_connection());
+    let clients: Vec<LocalSocket> = (0..4)
+        .map(|_| {
+            let socket = LocalSocket::new();
+            socket.connect_to_server(&server.full_server_name());
+            assert_eq!(socket.state(), LocalSocketState::Connected);
+            socket
+        })
+        .collect();
+    run_until("two accepted", || announced.get() == 2);
+    settle(Duration::from_millis(50));
+    assert_eq!(announced.get(), 2, "the queue is full: accepting paused");
+    assert!(server.has_pending_connections());
+    let first = server.next_pending_connection().unwrap();
+    assert_eq!(first.state(), LocalSocketState::Connected);
+    run_until("the third accepted", || announced.get() == 3);
+    settle(Duration::from_millis(50));
+    assert_eq!(announced.get(), 3);
+    while server.next_pending_connection().is_some() {}
+    run_until("the fourth accepted", || announced.get() == 4);
+    drop(clients);
+}
+
+#[test]
 fn a_full_backlog_keeps_the_connect_pending_until_there_is_room() {
     let dir = SocketDir::new("backlog");
     let server = LocalServer::new();
@@ -558,6 +587,49 @@ fn a_full_backlog_keeps_the_connect_pending_until_there_is_room() {
     again.close();
     assert_eq!(lines(&trace), ["SC(UnconnectedState)"]);
     assert_eq!(again.error(), LocalSocketError::Unknown);
+}
+
+#[test]
+fn wait_for_connected_waits_for_backlog_room_without_a_loop() {
+    let dir = SocketDir::new("waitroom");
+    let name = dir.name("s");
+    // A server in this thread that never accepts: a backlog of one.
+    let listener =
+        socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+    listener
+        .bind(&socket2::SockAddr::unix(&name).unwrap())
+        .unwrap();
+    listener.listen(1).unwrap();
+    let mut clients = Vec::new();
+    let waiting = loop {
+        assert!(clients.len() < 64, "the backlog never filled");
+        let socket = LocalSocket::new();
+        socket.connect_to_server(&name);
+        clients.push(socket.clone());
+        if socket.state() == LocalSocketState::Connecting {
+            break socket;
+        }
+    };
+    assert!(!waiting.wait_for_connected(Some(Duration::from_millis(30))));
+    assert_eq!(
+        waiting.state(),
+        LocalSocketState::Connecting,
+        "still trying, as Qt"
+    );
+
+    // A peer thread makes room a little later.
+    let accepter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        let accepted: Vec<_> = (0..2).map(|_| listener.accept().unwrap()).collect();
+        (listener, accepted)
+    });
+    assert!(waiting.wait_for_connected(WAIT));
+    assert_eq!(waiting.state(), LocalSocketState::Connected);
+    assert!(
+        waiting.wait_for_connected(Some(Duration::MAX)),
+        "connected: true at once"
+    );
+    drop(accepter.join().unwrap());
 }
 
 #[test]

@@ -1026,16 +1026,16 @@ impl LocalSocket {
         }
     }
 
-    /// Waits up to `step` for the pending connect's socket to be writable
-    /// (room may have come); false without a pending connect.
+    /// Waits `step` before the next attempt of a pending connect; false
+    /// without one. No readiness tells when a full backlog has room (an
+    /// unconnected Unix socket polls as hung up at once, so a `poll` would
+    /// spin): the wait sleeps, as the loop's retry timer does.
     fn wait_backlog_room(&self, step: Duration) -> bool {
-        let pending = self.local.pending.borrow();
-        let Some(p) = pending.as_ref() else {
+        if self.local.pending.borrow().is_none() {
             return false;
-        };
-        // Held across the wait, which runs no user code.
-        let fd = std::os::fd::AsFd::as_fd(&p.socket);
-        crate::socket::poll_fd(fd, crate::socket::Want::WRITE, Some(step)).is_ok()
+        }
+        std::thread::sleep(step);
+        true
     }
 
     /// Connected: the engine adopts the descriptor (`state_changed(Connected)`
