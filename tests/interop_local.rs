@@ -4,7 +4,10 @@
 //! `QDataStream`-framed fortune of Qt's local fortune example; then the
 //! `local_fortune_server` / `local_fortune_client` examples as binaries,
 //! against each other and against the Qt peers, with bare names resolved in
-//! a private `TMPDIR`.
+//! a private `TMPDIR`; and the signal traces of nine scenarios (server not
+//! found, stale file, connecting twice, peer closes, client leaves,
+//! graceful disconnect, close, abort, delete) recorded on Qt at both ends
+//! and on sigloop at both ends, compared line by line.
 //!
 //! Without PySide6 (`.venv`) the Qt tests say SKIPPED and return; under
 //! `SIGLOOP_REQUIRE_PEERS=1` (`.ci/test`) they fail instead.
@@ -348,4 +351,185 @@ fn local_fortune_examples_interoperate_with_qt() {
     let output = client.output().expect("run the Qt client");
     assert_eq!(stdout_of(&output), "FORTUNE sigloop says hi\n");
     assert_eq!(ours, dir.name("ours"));
+}
+
+type Events = Rc<RefCell<Vec<String>>>;
+
+/// Records a socket's signals in the notation of `local_peer.py trace`.
+fn record(socket: &LocalSocket, events: &Events) {
+    let e = events.clone();
+    let _ = socket
+        .state_changed()
+        .connect(move |s| e.borrow_mut().push(format!("SC({})", s.qt_name())));
+    let e = events.clone();
+    let _ = socket.error_occurred().connect_to(socket, move |s, error| {
+        e.borrow_mut().push(format!(
+            "error({}) '{}' in {}",
+            error.qt_name(),
+            s.error_string(),
+            s.state().qt_name()
+        ))
+    });
+    for (signal, name) in [
+        (socket.connected(), "connected"),
+        (socket.disconnected(), "disconnected"),
+        (socket.about_to_close(), "aboutToClose"),
+        (socket.read_channel_finished(), "readChannelFinished"),
+        (socket.ready_read(), "readyRead"),
+        (socket.destroyed(), "destroyed"),
+    ] {
+        let e = events.clone();
+        let _ = signal.connect(move |_| e.borrow_mut().push(name.to_owned()));
+    }
+    let e = events.clone();
+    let _ = socket
+        .bytes_written()
+        .connect(move |n| e.borrow_mut().push(format!("bytesWritten({n})")));
+}
+
+fn has(events: &Events, event: &str) -> bool {
+    events.borrow().iter().any(|e| e == event)
+}
+
+/// The scenarios of `local_peer.py trace`, with sigloop on both ends.
+fn sigloop_traces(dir: &SocketDir) -> Vec<(String, Vec<String>)> {
+    let server_at = |file: &str| {
+        let server = LocalServer::new();
+        server.listen(&dir.name(file)).unwrap();
+        server
+    };
+    let accept = |server: &LocalServer| {
+        run_until("a connection", || server.has_pending_connections());
+        server.next_pending_connection().unwrap()
+    };
+    let mut traces = Vec::new();
+    // Each body returns what must outlive the trace (Qt's objects live on
+    // as the application's children; ours would be destroyed, with
+    // signals, when the body's last handle went).
+    let mut run = |name: &str, body: &dyn Fn(&Events) -> Box<dyn std::any::Any>| {
+        let events: Events = Rc::default();
+        let alive = body(&events);
+        let lines = events.borrow().clone();
+        traces.push((name.to_owned(), lines));
+        drop(alive);
+    };
+    run("not_found", &|events| {
+        let s = LocalSocket::new();
+        record(&s, events);
+        s.connect_to_server(&dir.name("nobody"));
+        events.borrow_mut().push("return".into());
+        Box::new((s,))
+    });
+    run("stale", &|events| {
+        drop(std::os::unix::net::UnixListener::bind(dir.name("stale")).unwrap());
+        let s = LocalSocket::new();
+        record(&s, events);
+        s.connect_to_server(&dir.name("stale"));
+        events.borrow_mut().push("return".into());
+        Box::new((s,))
+    });
+    run("connect_twice", &|events| {
+        let server = server_at("twice");
+        let s = LocalSocket::new();
+        record(&s, events);
+        s.connect_to_server(&server.full_server_name());
+        events.borrow_mut().push("return".into());
+        s.connect_to_server(&server.full_server_name());
+        events.borrow_mut().push("return".into());
+        s.abort();
+        Box::new((server, s))
+    });
+    run("peer_closes", &|events| {
+        let server = server_at("peer");
+        let s = LocalSocket::new();
+        s.connect_to_server(&server.full_server_name());
+        let peer = accept(&server);
+        record(&s, events);
+        peer.write(b"bye").unwrap();
+        peer.disconnect_from_server();
+        run_until("disconnected", || has(events, "disconnected"));
+        let read = String::from_utf8(s.read_all().unwrap()).unwrap();
+        events.borrow_mut().push(format!("read {read}"));
+        s.close();
+        events.borrow_mut().push("return".into());
+        Box::new((server, s, peer))
+    });
+    run("client_leaves", &|events| {
+        let server = server_at("leaves");
+        let s = LocalSocket::new();
+        s.connect_to_server(&server.full_server_name());
+        let peer = accept(&server);
+        record(&peer, events);
+        s.write(b"abc").unwrap();
+        s.disconnect_from_server();
+        run_until("disconnected", || has(events, "disconnected"));
+        let read = String::from_utf8(peer.read_all().unwrap()).unwrap();
+        events.borrow_mut().push(format!("read {read}"));
+        Box::new((server, s, peer))
+    });
+    run("graceful", &|events| {
+        let server = server_at("graceful");
+        let s = LocalSocket::new();
+        s.connect_to_server(&server.full_server_name());
+        record(&s, events);
+        s.write(b"abc").unwrap();
+        s.disconnect_from_server();
+        events.borrow_mut().push("return".into());
+        run_until("disconnected", || has(events, "disconnected"));
+        Box::new((server, s))
+    });
+    run("close", &|events| {
+        let server = server_at("close");
+        let s = LocalSocket::new();
+        s.connect_to_server(&server.full_server_name());
+        record(&s, events);
+        s.close();
+        events.borrow_mut().push("return".into());
+        run_until("unconnected", || s.state() == LocalSocketState::Unconnected);
+        Box::new((server, s))
+    });
+    run("abort", &|events| {
+        let server = server_at("abort");
+        let s = LocalSocket::new();
+        s.connect_to_server(&server.full_server_name());
+        record(&s, events);
+        s.write(b"dropped").unwrap();
+        s.abort();
+        events.borrow_mut().push("return".into());
+        Box::new((server, s))
+    });
+    run("delete", &|events| {
+        let server = server_at("delete");
+        let s = LocalSocket::new();
+        s.connect_to_server(&server.full_server_name());
+        record(&s, events);
+        s.delete_later();
+        events.borrow_mut().push("return".into());
+        // Qt runs deferred deletes from a nested loop; this is ours.
+        sigloop::EventDispatcher::send_posted_deletes();
+        run_until("destroyed", || has(events, "destroyed"));
+        Box::new((server, s))
+    });
+    traces
+}
+
+#[test]
+fn signal_traces_match_qts_scenario_by_scenario() {
+    let Some(python) = support::peers::python("signal_traces_match_qts_scenario_by_scenario")
+    else {
+        return;
+    };
+    let qt_dir = SocketDir::new("trace-qt");
+    let output = qt_peer(&python, &["trace", &qt_dir.0.to_string_lossy()])
+        .output()
+        .expect("run the Qt traces");
+    let qt = stdout_of(&output);
+    let ours_dir = SocketDir::new("trace-ours");
+    let ours = sigloop_traces(&ours_dir);
+    let qt_lines: Vec<&str> = qt.lines().collect();
+    assert_eq!(qt_lines.len(), ours.len(), "Qt printed:\n{qt}");
+    for ((name, events), qt_line) in ours.iter().zip(qt_lines) {
+        let line = format!("{name}: {}", events.join(" | "));
+        assert_eq!(line, qt_line, "scenario {name}: sigloop, then Qt");
+    }
 }

@@ -5,6 +5,7 @@
     local_peer.py fortune-client NAME          Qt's localfortuneclient
     local_peer.py echo-server NAME             echoes every byte back
     local_peer.py send NAME MIB                sends MIB MiB, reads the echo
+    local_peer.py trace DIR                    Qt's signal traces, see below
 
 The servers print "listening on <fullServerName>" once listening and run
 until killed (or a 120 s watchdog ends them with status 3). The fortune
@@ -13,6 +14,11 @@ framing is Qt's local fortune example's: QDataStream (Qt_6_0), a quint32
 disconnectFromServer(). fortune-client prints "FORTUNE <text>". send writes
 a deterministic pattern, reads the echo back and prints
 "ECHO <bytes> <sha256 sent> <sha256 received>".
+
+trace runs the scenarios of tests/interop_local.rs with Qt's classes on both
+ends (socket files in DIR) and prints one line per scenario:
+"<scenario>: <event> | <event> | ...", where "return" marks where the call
+that started the scenario returned.
 """
 
 import hashlib
@@ -122,6 +128,154 @@ def send(app, name, mib):
     return socket
 
 
+def spin_until(done, ms=5000):
+    """Runs a nested loop until done() holds (or ms pass); a nested loop
+    also runs deleteLater's deferred deletes."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop
+    loop = QEventLoop()
+    clock = QElapsedTimer()
+    clock.start()
+    check = QTimer()
+    check.timeout.connect(lambda: (done() or clock.hasExpired(ms)) and loop.quit())
+    check.start(5)
+    if not done():
+        loop.exec()
+    check.stop()
+
+
+def record(socket, events):
+    """Qt's signals of a local socket, in the test's notation."""
+    socket.stateChanged.connect(lambda st: events.append(f"SC({st.name})"))
+    socket.connected.connect(lambda: events.append("connected"))
+    socket.disconnected.connect(lambda: events.append("disconnected"))
+    socket.aboutToClose.connect(lambda: events.append("aboutToClose"))
+    socket.readChannelFinished.connect(lambda: events.append("readChannelFinished"))
+    socket.readyRead.connect(lambda: events.append("readyRead"))
+    socket.bytesWritten.connect(lambda n: events.append(f"bytesWritten({n})"))
+    socket.destroyed.connect(lambda: events.append("destroyed"))
+    socket.errorOccurred.connect(
+        lambda e: events.append(f"error({e.name}) '{socket.errorString()}' in {socket.state().name}"))
+
+
+def trace(app, directory):
+    import socket as pysocket
+
+    def server_at(file):
+        server = QLocalServer(app)
+        assert server.listen(f"{directory}/{file}"), server.errorString()
+        return server
+
+    def accept(server):
+        spin_until(server.hasPendingConnections)
+        return server.nextPendingConnection()
+
+    def run(name, body):
+        events = []
+        body(events)
+        print(f"{name}: " + " | ".join(events), flush=True)
+
+    def not_found(events):
+        s = QLocalSocket(app)
+        record(s, events)
+        s.connectToServer(f"{directory}/nobody")
+        events.append("return")
+
+    def stale(events):
+        raw = pysocket.socket(pysocket.AF_UNIX)
+        raw.bind(f"{directory}/stale")
+        raw.close()
+        s = QLocalSocket(app)
+        record(s, events)
+        s.connectToServer(f"{directory}/stale")
+        events.append("return")
+
+    def connect_twice(events):
+        server = server_at("twice")
+        s = QLocalSocket(app)
+        record(s, events)
+        s.connectToServer(server.fullServerName())
+        events.append("return")
+        s.connectToServer(server.fullServerName())
+        events.append("return")
+        s.abort()
+        server.close()
+
+    def peer_closes(events):
+        server = server_at("peer")
+        s = QLocalSocket(app)
+        s.connectToServer(server.fullServerName())
+        peer = accept(server)
+        record(s, events)
+        peer.write(b"bye")
+        peer.disconnectFromServer()
+        spin_until(lambda: "disconnected" in events)
+        events.append(f"read {bytes(s.readAll()).decode()}")
+        s.close()
+        events.append("return")
+        server.close()
+
+    def client_leaves(events):
+        server = server_at("leaves")
+        s = QLocalSocket(app)
+        s.connectToServer(server.fullServerName())
+        peer = accept(server)
+        record(peer, events)
+        s.write(b"abc")
+        s.disconnectFromServer()
+        spin_until(lambda: "disconnected" in events)
+        events.append(f"read {bytes(peer.readAll()).decode()}")
+        server.close()
+
+    def graceful(events):
+        server = server_at("graceful")
+        s = QLocalSocket(app)
+        s.connectToServer(server.fullServerName())
+        record(s, events)
+        s.write(b"abc")
+        s.disconnectFromServer()
+        events.append("return")
+        spin_until(lambda: "disconnected" in events)
+        server.close()
+
+    def closing(events):
+        server = server_at("close")
+        s = QLocalSocket(app)
+        s.connectToServer(server.fullServerName())
+        record(s, events)
+        s.close()
+        events.append("return")
+        spin_until(lambda: s.state() == QLocalSocket.LocalSocketState.UnconnectedState)
+        server.close()
+
+    def aborting(events):
+        server = server_at("abort")
+        s = QLocalSocket(app)
+        s.connectToServer(server.fullServerName())
+        record(s, events)
+        s.write(b"dropped")
+        s.abort()
+        events.append("return")
+        server.close()
+
+    def deleting(events):
+        server = server_at("delete")
+        s = QLocalSocket(app)
+        s.connectToServer(server.fullServerName())
+        record(s, events)
+        s.deleteLater()
+        events.append("return")
+        spin_until(lambda: "destroyed" in events)
+        server.close()
+
+    for name, body in [("not_found", not_found), ("stale", stale),
+                       ("connect_twice", connect_twice), ("peer_closes", peer_closes),
+                       ("client_leaves", client_leaves), ("graceful", graceful),
+                       ("close", closing), ("abort", aborting), ("delete", deleting)]:
+        run(name, body)
+    QTimer.singleShot(0, lambda: QCoreApplication.exit(0))
+    return None
+
+
 def main():
     app = QCoreApplication([])
     mode, name, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -133,6 +287,8 @@ def main():
         keep = fortune_client(app, name)
     elif mode == "send":
         keep = send(app, name, int(rest[0]))
+    elif mode == "trace":
+        keep = trace(app, name)
     else:
         print(f"unknown mode {mode}", file=sys.stderr)
         return 2
