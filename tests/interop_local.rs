@@ -7,7 +7,8 @@
 //! a private `TMPDIR`; and the signal traces of nine scenarios (server not
 //! found, stale file, connecting twice, peer closes, client leaves,
 //! graceful disconnect, close, abort, delete) recorded on Qt at both ends
-//! and on sigloop at both ends, compared line by line.
+//! and on sigloop at both ends, compared line by line, as are the names,
+//! listen errors and socket file modes Qt reports.
 //!
 //! Without PySide6 (`.venv`) the Qt tests say SKIPPED and return; under
 //! `SIGLOOP_REQUIRE_PEERS=1` (`.ci/test`) they fail instead.
@@ -531,5 +532,154 @@ fn signal_traces_match_qts_scenario_by_scenario() {
     for ((name, events), qt_line) in ours.iter().zip(qt_lines) {
         let line = format!("{name}: {}", events.join(" | "));
         assert_eq!(line, qt_line, "scenario {name}: sigloop, then Qt");
+    }
+}
+
+/// The facts of `local_peer.py facts`, with sigloop, in its notation.
+fn sigloop_facts(dir: &SocketDir) -> Vec<String> {
+    use support::recorder::py_bool;
+    let root = dir.0.to_string_lossy().into_owned();
+    let mut lines = Vec::new();
+    let mut say = |fact: &str, value: String| {
+        lines.push(format!("{fact}: {value}").replace(&root, "DIR"));
+    };
+    let error = |server: &LocalServer| {
+        format!(
+            "{} '{}'",
+            server.server_error().qt_name(),
+            server.error_string()
+        )
+    };
+    let ok = |result: Result<(), sigloop::SocketError>| py_bool(result.is_ok());
+
+    let fresh = LocalServer::new();
+    say(
+        "new server",
+        format!(
+            "{} max={} backlog={}",
+            error(&fresh),
+            fresh.max_pending_connections(),
+            fresh.listen_backlog_size()
+        ),
+    );
+    say(
+        "listen empty",
+        format!("{} {}", ok(fresh.listen("")), error(&fresh)),
+    );
+    let missing = fresh.listen(&dir.name("missing/s"));
+    say(
+        "listen missing dir",
+        format!("{} {}", ok(missing), error(&fresh)),
+    );
+    drop(std::os::unix::net::UnixListener::bind(dir.name("stale")).unwrap());
+    let stale = fresh.listen(&dir.name("stale"));
+    say(
+        "listen stale",
+        format!(
+            "{} {} name='{}'",
+            ok(stale),
+            error(&fresh),
+            fresh.server_name()
+        ),
+    );
+    let first = LocalServer::remove_server(&dir.name("stale"));
+    let again = LocalServer::remove_server(&dir.name("stale"));
+    say(
+        "remove stale",
+        format!("{} {}", py_bool(first), py_bool(again)),
+    );
+    let server = LocalServer::new();
+    let listened = server.listen(&dir.name("srv"));
+    say(
+        "listen",
+        format!(
+            "{} name='{}' full='{}'",
+            ok(listened),
+            server.server_name(),
+            server.full_server_name()
+        ),
+    );
+    let second = LocalServer::new();
+    let twice = second.listen(&dir.name("srv"));
+    say("listen twice", format!("{} {}", ok(twice), error(&second)));
+    let client = LocalSocket::new();
+    client.connect_to_server(&dir.name("srv"));
+    say(
+        "client names",
+        format!("'{}' '{}'", client.server_name(), client.full_server_name()),
+    );
+    let _ = server.wait_for_new_connection(Some(Duration::from_secs(5)));
+    let accepted = server.next_pending_connection().unwrap();
+    say(
+        "accepted names",
+        format!(
+            "'{}' '{}' open={}",
+            accepted.server_name(),
+            accepted.full_server_name(),
+            py_bool(accepted.is_open())
+        ),
+    );
+    let (ready, timed_out) = server.wait_for_new_connection(Some(Duration::from_millis(10)));
+    say(
+        "wait timeout",
+        format!(
+            "({}, {}) {}",
+            py_bool(ready),
+            py_bool(timed_out),
+            error(&server)
+        ),
+    );
+    server.close();
+    say(
+        "after close",
+        format!(
+            "'{}' exists={}",
+            server.server_name(),
+            py_bool(Path::new(&dir.name("srv")).exists())
+        ),
+    );
+    use sigloop::LocalServerOptions as O;
+    for (label, options) in [
+        ("user", O::USER_ACCESS),
+        ("user|group", O::USER_ACCESS | O::GROUP_ACCESS),
+        ("other", O::OTHER_ACCESS),
+        ("world", O::WORLD_ACCESS),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let moded = LocalServer::new();
+        moded.set_socket_options(options);
+        moded.listen(&dir.name("m")).unwrap();
+        let mode = std::fs::metadata(dir.name("m"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        let entries: Vec<String> = dir.entries().iter().map(|e| format!("'{e}'")).collect();
+        say(
+            &format!("mode {label}"),
+            format!("{mode:o} entries=[{}]", entries.join(", ")),
+        );
+        moded.close();
+    }
+    lines
+}
+
+#[test]
+fn names_listen_errors_and_file_modes_match_qts() {
+    let Some(python) = support::peers::python("names_listen_errors_and_file_modes_match_qts")
+    else {
+        return;
+    };
+    let qt_dir = SocketDir::new("facts-qt");
+    let output = qt_peer(&python, &["facts", &qt_dir.0.to_string_lossy()])
+        .output()
+        .expect("run the Qt facts");
+    let qt = stdout_of(&output);
+    let ours_dir = SocketDir::new("facts-ours");
+    let ours = sigloop_facts(&ours_dir);
+    let qt_lines: Vec<&str> = qt.lines().collect();
+    assert_eq!(qt_lines.len(), ours.len(), "Qt printed:\n{qt}");
+    for (line, qt_line) in ours.iter().zip(qt_lines) {
+        assert_eq!(line, qt_line, "sigloop, then Qt");
     }
 }

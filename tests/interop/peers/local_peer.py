@@ -6,6 +6,7 @@
     local_peer.py echo-server NAME             echoes every byte back
     local_peer.py send NAME MIB                sends MIB MiB, reads the echo
     local_peer.py trace DIR                    Qt's signal traces, see below
+    local_peer.py facts DIR                    Qt's names, errors and modes
 
 The servers print "listening on <fullServerName>" once listening and run
 until killed (or a 120 s watchdog ends them with status 3). The fortune
@@ -18,7 +19,9 @@ a deterministic pattern, reads the echo back and prints
 trace runs the scenarios of tests/interop_local.rs with Qt's classes on both
 ends (socket files in DIR) and prints one line per scenario:
 "<scenario>: <event> | <event> | ...", where "return" marks where the call
-that started the scenario returned.
+that started the scenario returned. facts prints "<fact>: <value>" lines for
+the names, listen errors and socket file modes tests/interop_local.rs
+compares (paths relative to DIR).
 """
 
 import hashlib
@@ -276,6 +279,58 @@ def trace(app, directory):
     return None
 
 
+def facts(app, directory):
+    import socket as pysocket
+    import stat
+
+    def say(fact, value):
+        print(f"{fact}: {value}".replace(directory, "DIR"), flush=True)
+
+    def server_error(server):
+        return f"{server.serverError().name} '{server.errorString()}'"
+
+    fresh = QLocalServer(app)
+    say("new server", f"{server_error(fresh)} max={fresh.maxPendingConnections()} "
+        f"backlog={fresh.listenBacklogSize()}")
+    say("listen empty", f"{fresh.listen('')} {server_error(fresh)}")
+    say("listen missing dir", f"{fresh.listen(directory + '/missing/s')} {server_error(fresh)}")
+    raw = pysocket.socket(pysocket.AF_UNIX)
+    raw.bind(f"{directory}/stale")
+    raw.close()
+    say("listen stale", f"{fresh.listen(directory + '/stale')} {server_error(fresh)} "
+        f"name='{fresh.serverName()}'")
+    say("remove stale", f"{QLocalServer.removeServer(directory + '/stale')} "
+        f"{QLocalServer.removeServer(directory + '/stale')}")
+    server = QLocalServer(app)
+    say("listen", f"{server.listen(directory + '/srv')} name='{server.serverName()}' "
+        f"full='{server.fullServerName()}'")
+    second = QLocalServer(app)
+    say("listen twice", f"{second.listen(directory + '/srv')} {server_error(second)}")
+    client = QLocalSocket(app)
+    client.connectToServer(directory + "/srv")
+    say("client names", f"'{client.serverName()}' '{client.fullServerName()}'")
+    server.waitForNewConnection(5000)
+    accepted = server.nextPendingConnection()
+    say("accepted names", f"'{accepted.serverName()}' '{accepted.fullServerName()}' "
+        f"open={accepted.isOpen()}")
+    say("wait timeout", f"{server.waitForNewConnection(10)} {server_error(server)}")
+    server.close()
+    say("after close", f"'{server.serverName()}' exists={os.path.exists(directory + '/srv')}")
+    options = QLocalServer.SocketOption
+    for label, option in [("user", options.UserAccessOption),
+                          ("user|group", options.UserAccessOption | options.GroupAccessOption),
+                          ("other", options.OtherAccessOption),
+                          ("world", options.WorldAccessOption)]:
+        moded = QLocalServer(app)
+        moded.setSocketOptions(option)
+        moded.listen(directory + "/m")
+        mode = stat.S_IMODE(os.stat(directory + "/m").st_mode)
+        say(f"mode {label}", f"{mode:o} entries={sorted(os.listdir(directory))}")
+        moded.close()
+    QTimer.singleShot(0, lambda: QCoreApplication.exit(0))
+    return None
+
+
 def main():
     app = QCoreApplication([])
     mode, name, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -289,6 +344,8 @@ def main():
         keep = send(app, name, int(rest[0]))
     elif mode == "trace":
         keep = trace(app, name)
+    elif mode == "facts":
+        keep = facts(app, name)
     else:
         print(f"unknown mode {mode}", file=sys.stderr)
         return 2
