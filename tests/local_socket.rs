@@ -800,6 +800,40 @@ fn a_server_listens_on_an_inherited_descriptor() {
 }
 
 #[test]
+fn connections_reach_a_worker_thread_through_the_incoming_handler() {
+    let dir = SocketDir::new("worker");
+    let server = LocalServer::new();
+    let (to_worker, worker_gets) = std::sync::mpsc::channel::<std::os::fd::OwnedFd>();
+    server.set_incoming_connection_handler(move |fd| to_worker.send(fd).unwrap());
+    server.listen(&dir.name("s")).unwrap();
+    let announced = counter(server.new_connection());
+    // The worker adopts the connection on its own loop and echoes a line.
+    let worker = std::thread::spawn(move || {
+        let fd = worker_gets
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a descriptor");
+        let socket = LocalSocket::new();
+        socket
+            .set_socket_descriptor(fd, LocalSocketState::Connected, OpenMode::READ_WRITE)
+            .unwrap();
+        let name = socket.full_server_name();
+        assert!(socket.wait_for_ready_read(WAIT));
+        let line = socket.read_line(0).unwrap();
+        socket.write(&line).unwrap();
+        assert!(socket.wait_for_bytes_written(WAIT));
+        name
+    });
+    let client = LocalSocket::new();
+    client.connect_to_server(&server.full_server_name());
+    client.write(b"to the worker\n").unwrap();
+    run_until("the handler", || announced.get() == 1);
+    assert!(!server.has_pending_connections(), "handed over, not queued");
+    run_until("the echo", || client.can_read_line());
+    assert_eq!(client.read_line(0).unwrap(), b"to the worker\n");
+    assert_eq!(worker.join().unwrap(), server.full_server_name());
+}
+
+#[test]
 fn an_adopted_descriptor_knows_its_names() {
     let dir = SocketDir::new("adopt");
     let name = dir.name("s");

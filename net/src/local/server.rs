@@ -519,6 +519,27 @@ impl LocalServer {
         self.server.set_listen_backlog_size(backlog);
     }
 
+    /// Hands every accepted connection's descriptor to `handler` instead of
+    /// queueing a [`LocalSocket`]; `new_connection` is still emitted. This
+    /// is how connections reach worker threads: send the descriptor, and
+    /// adopt it there with [`LocalSocket::set_socket_descriptor`].
+    ///
+    /// Qt: overriding `QLocalServer::incomingConnection(quintptr)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let (tx, _rx) = mpsc::channel();
+    /// let server = sigloop_net::LocalServer::new();
+    /// server.set_incoming_connection_handler(move |fd| {
+    ///     let _ = tx.send(fd); // a worker thread adopts it
+    /// });
+    /// ```
+    pub fn set_incoming_connection_handler(&self, handler: impl FnMut(OwnedFd) + 'static) {
+        self.server.set_incoming_connection_handler(handler);
+    }
+
     /// Blocks until a connection arrives (accepting it as the loop would)
     /// or `timeout` passes (`None`: forever); returns `(ready, timed_out)`.
     /// A timeout leaves [`server_error`](Self::server_error) as it was.
