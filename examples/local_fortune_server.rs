@@ -23,6 +23,7 @@
 //! | `newConnection` + `nextPendingConnection` | [`LocalServer::new_connection`], [`LocalServer::next_pending_connection`] |
 //! | `out << quint32(message.size()); out << message;` | `out.write(&len); out.write(text)` |
 //! | `write`, `flush`, `disconnectFromServer` | [`IoDevice::write`], [`LocalSocket::flush`], [`LocalSocket::disconnect_from_server`] |
+//! | — (Qt closes the server when `accept` fails) | [`LocalServer::accept_error`] → [`Timer::single_shot_to`] with [`LocalServer::resume_accepting`] |
 //!
 //! Run with `cargo run --example local_fortune_server -- --name fortune`,
 //! then `cargo run --example local_fortune_client -- --name fortune`.
@@ -31,8 +32,14 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use sigloop::{DataStream, DataStreamVersion, EventDispatcher, IoDevice, LocalServer, LocalSocket};
+use sigloop::{
+    DataStream, DataStreamVersion, EventDispatcher, IoDevice, LocalServer, LocalSocket, Timer,
+};
+
+/// How long accepting rests after an accept error before it resumes.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// The fortunes of Qt's example.
 const FORTUNES: [&str; 7] = [
@@ -112,6 +119,17 @@ fn main() -> ExitCode {
     if std::io::stdout().flush().is_err() {
         return ExitCode::FAILURE;
     }
+    // Out of descriptors, accepting pauses (where Qt's QLocalServer would
+    // close); resume after a short back-off, once closed connections may
+    // have given descriptors back, instead of failing again at once.
+    let _retry = server.accept_error().connect_to(&server, |server, error| {
+        eprintln!(
+            "local_fortune_server: accept failed: {error} ({}); retrying in {} ms",
+            server.error_string(),
+            ACCEPT_RETRY.as_millis()
+        );
+        Timer::single_shot_to(server, ACCEPT_RETRY, LocalServer::resume_accepting);
+    });
     let _send = server
         .new_connection()
         .connect_to(&server, move |server, _| {

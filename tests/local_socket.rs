@@ -834,6 +834,45 @@ fn connections_reach_a_worker_thread_through_the_incoming_handler() {
 }
 
 #[test]
+fn an_accept_error_pauses_the_server_until_resumed() {
+    support::isolate::run_test_in_child(
+        support::isolate::Isolation::FdLimit(64),
+        "an_accept_error_pauses_the_server_until_resumed_child",
+    );
+}
+
+/// Out of descriptors, Qt's `QLocalServer` closes; this one pauses with
+/// `accept_error`, as `TcpServer` does, and serves once resumed.
+#[test]
+fn an_accept_error_pauses_the_server_until_resumed_child() {
+    if !support::isolate::is_child_for("an_accept_error_pauses_the_server_until_resumed_child") {
+        return;
+    }
+    let dir = SocketDir::new("emfile");
+    let server = LocalServer::new();
+    server.listen(&dir.name("s")).unwrap();
+    let errors: Rc<RefCell<Vec<SocketError>>> = Rc::default();
+    let e = errors.clone();
+    let _c = server
+        .accept_error()
+        .connect(move |error| e.borrow_mut().push(*error));
+    let _client = std::os::unix::net::UnixStream::connect(dir.name("s")).unwrap();
+    let hog = support::isolate::exhaust_fds();
+    run_until("accept_error", || !errors.borrow().is_empty());
+    assert_eq!(*errors.borrow(), [SocketError::SocketResource]);
+    assert_eq!(server.server_error(), SocketError::SocketResource);
+    assert!(server.is_listening(), "paused, not closed");
+    settle(Duration::from_millis(50));
+    assert_eq!(errors.borrow().len(), 1, "no retry until resumed");
+    drop(hog);
+    server.resume_accepting();
+    run_until("the connection", || server.has_pending_connections());
+    let peer = server.next_pending_connection().unwrap();
+    assert_eq!(peer.state(), LocalSocketState::Connected);
+    assert!(Path::new(&dir.name("s")).exists(), "the file stays");
+}
+
+#[test]
 fn an_adopted_descriptor_knows_its_names() {
     let dir = SocketDir::new("adopt");
     let name = dir.name("s");
