@@ -48,6 +48,10 @@ pub use sigloop_net::{
     SpecialAddress, TcpServer, TcpSocket, UdpSocket, WeakAbstractSocket, WeakTcpServer,
     WeakTcpSocket, WeakUdpSocket,
 };
+pub use sigloop_net::{
+    LocalServer, LocalServerOptions, LocalSocket, LocalSocketError, LocalSocketOptions,
+    LocalSocketState, WeakLocalServer, WeakLocalSocket,
+};
 pub use sigloop_signals::{
     ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
 };

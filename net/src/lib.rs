@@ -1,6 +1,7 @@
 //! Qt-style networking on the sigloop event loop: QtNetwork's
-//! `QTcpSocket`, `QTcpServer`, `QHostAddress` and `QHostInfo`, with Qt's
-//! states, error codes, texts and signal order.
+//! `QTcpSocket`, `QTcpServer`, `QUdpSocket`, `QLocalSocket`,
+//! `QLocalServer`, `QHostAddress` and `QHostInfo`, with Qt's states, error
+//! codes, texts and signal order.
 //!
 //! Sockets and servers are cheap `Clone` handles bound to the thread that
 //! made them; they run on that thread's loop
@@ -69,6 +70,7 @@
 mod abstract_socket;
 mod host_address;
 mod host_info;
+mod local;
 mod network_datagram;
 mod network_interface;
 pub mod proxy;
@@ -84,6 +86,10 @@ pub use host_address::{
     AddressParseError, ConversionMode, HostAddress, NetworkLayerProtocol, SpecialAddress,
 };
 pub use host_info::{HostInfo, HostInfoError, LookupId};
+pub use local::{
+    LocalServer, LocalServerOptions, LocalSocket, LocalSocketError, LocalSocketOptions,
+    LocalSocketState, WeakLocalServer, WeakLocalSocket,
+};
 pub use network_datagram::NetworkDatagram;
 pub use network_interface::{InterfaceFlags, NetworkAddressEntry, NetworkInterface};
 pub use proxy::{

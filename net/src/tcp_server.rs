@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, TcpStream};
+use mio::net::{TcpListener, UnixListener};
 use mio::Interest;
 use sigloop_core::__private::{Handle, IoHandler, IoRegistration, Lifecycle, Object, Readiness};
 use sigloop_core::EventDispatcher;
@@ -20,6 +20,7 @@ use crate::host_address::{HostAddress, SpecialAddress};
 use crate::proxy::{
     self, NetworkProxy, NetworkProxyQuery, ProxyAddress, ProxyCapabilities, ProxyType, QueryType,
 };
+use crate::socket::transport::Transport;
 use crate::socket::{from_io, poll_fd, text, BindMode, Op, SocketError, SocketState, Want};
 use crate::tcp_socket::TcpSocket;
 
@@ -119,7 +120,7 @@ enum Accepting {
 }
 
 struct ServerData {
-    listener: Option<TcpListener>,
+    listener: Option<Listener>,
     registration: Option<IoRegistration>,
     pending: VecDeque<TcpSocket>,
     max_pending: usize,
@@ -470,22 +471,9 @@ impl TcpServer {
 
     fn adopt_listener(&self, socket: Socket, dual_stack: bool) -> Result<(), SocketError> {
         let local = socket.local_addr().ok().and_then(|a| a.as_socket());
-        let mut listener = TcpListener::from_std(std::net::TcpListener::from(socket));
-        let handler: Weak<dyn IoHandler> = self.core.this.clone();
-        let registration =
-            match IoRegistration::register(&mut listener, Interest::READABLE, handler) {
-                Ok(registration) => registration,
-                Err(err) => {
-                    let (error, text) = from_io(Op::Create, &err);
-                    self.core.set_error(error, text);
-                    return Err(error);
-                }
-            };
+        let listener = TcpListener::from_std(std::net::TcpListener::from(socket));
+        self.core.adopt(Listener::Tcp(listener))?;
         let mut d = self.core.d.borrow_mut();
-        d.listener = Some(listener);
-        d.registration = Some(registration);
-        d.accepting = Accepting::On;
-        d.user_paused = false;
         d.port = local.map_or(0, |a| a.port());
         d.address = match (dual_stack, local) {
             (true, _) => HostAddress::from(SpecialAddress::Any),
@@ -717,7 +705,7 @@ impl TcpServer {
             .borrow()
             .listener
             .as_ref()
-            .map(|l| l.as_raw_fd())
+            .map(|l| l.as_fd().as_raw_fd())
     }
 
     /// Adopts a socket that is already listening.
@@ -863,6 +851,25 @@ impl TcpServer {
     }
 }
 
+/// What [`LocalServer`](crate::LocalServer) uses of the server it is
+/// built on: the same pending queue, limits and accept loop over a
+/// Unix-domain listener.
+impl TcpServer {
+    /// Starts accepting on a listening Unix-domain socket.
+    ///
+    /// # Errors
+    ///
+    /// The loop refused the descriptor (recorded as the server's error).
+    pub(crate) fn listen_local(&self, listener: Listener) -> Result<(), SocketError> {
+        self.core.adopt(listener)
+    }
+
+    /// Records the server's error and text (no signal).
+    pub(crate) fn set_server_error(&self, error: SocketError, text: String) {
+        self.core.set_error(error, text);
+    }
+}
+
 impl Object for ServerCore {
     fn lifecycle(&self) -> &Lifecycle {
         &self.life
@@ -874,6 +881,30 @@ impl Object for ServerCore {
 }
 
 impl ServerCore {
+    /// Registers `listener` with the loop and starts accepting.
+    ///
+    /// # Errors
+    ///
+    /// The loop refused the descriptor (recorded as the server's error).
+    pub(crate) fn adopt(&self, mut listener: Listener) -> Result<(), SocketError> {
+        let handler: Weak<dyn IoHandler> = self.this.clone();
+        let registration =
+            match IoRegistration::register(&mut listener, Interest::READABLE, handler) {
+                Ok(registration) => registration,
+                Err(err) => {
+                    let (error, text) = from_io(Op::Create, &err);
+                    self.set_error(error, text);
+                    return Err(error);
+                }
+            };
+        let mut d = self.d.borrow_mut();
+        d.listener = Some(listener);
+        d.registration = Some(registration);
+        d.accepting = Accepting::On;
+        d.user_paused = false;
+        Ok(())
+    }
+
     /// Waits until the listening socket is readable, at most `timeout`,
     /// with `poll(2)` (no descriptor made: it works while descriptors are
     /// exhausted). Not listening: not readable, at once.
@@ -1040,7 +1071,11 @@ impl ServerCore {
         self.accept_error.emit(&error);
     }
 
-    fn set_error(&self, error: SocketError, text: impl Into<std::borrow::Cow<'static, str>>) {
+    pub(crate) fn set_error(
+        &self,
+        error: SocketError,
+        text: impl Into<std::borrow::Cow<'static, str>>,
+    ) {
         let mut d = self.d.borrow_mut();
         d.error = error;
         d.error_string = text.into();
@@ -1136,7 +1171,7 @@ impl ServerCore {
 
     /// Qt's `incomingConnection` + `addPendingConnection`, then
     /// `newConnection`.
-    fn incoming_connection(&self, stream: TcpStream, peer: SocketAddr) {
+    fn incoming_connection(&self, stream: Transport, peer: Option<SocketAddr>) {
         let handler = self.incoming.borrow_mut().take();
         match handler {
             Some(handler) => {
@@ -1208,6 +1243,79 @@ impl Drop for HeldHandler<'_> {
 impl IoHandler for ServerCore {
     fn ready(&self, _readiness: Readiness) {
         self.accept_some();
+    }
+}
+
+/// The listening OS socket: TCP, or Unix-domain for a
+/// [`LocalServer`](crate::LocalServer), which shares this server's pending
+/// queue, limits and accept loop.
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    /// `path`: the socket file this server made, removed when it stops
+    /// listening (Qt's `QLocalServerPrivate::closeServer()`); `None` in the
+    /// abstract namespace and for an adopted descriptor.
+    Unix(UnixListener, Option<std::path::PathBuf>),
+}
+
+impl Listener {
+    /// One `accept`: the connection, and its peer's IP address if it has one.
+    fn accept(&self) -> io::Result<(Transport, Option<SocketAddr>)> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, peer)| (Transport::Tcp(s), Some(peer))),
+            Listener::Unix(l, _) => l.accept().map(|(s, _)| (Transport::Unix(s), None)),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix(_, Some(path)) = self {
+            // The descriptor closes after this; nobody can connect to the
+            // file meanwhile but would be refused anyway.
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl AsFd for Listener {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Listener::Tcp(l) => l.as_fd(),
+            Listener::Unix(l, _) => l.as_fd(),
+        }
+    }
+}
+
+impl mio::event::Source for Listener {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.register(registry, token, interests),
+            Listener::Unix(l, _) => l.register(registry, token, interests),
+        }
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.reregister(registry, token, interests),
+            Listener::Unix(l, _) => l.reregister(registry, token, interests),
+        }
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.deregister(registry),
+            Listener::Unix(l, _) => l.deregister(registry),
+        }
     }
 }
 

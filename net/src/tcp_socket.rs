@@ -477,19 +477,22 @@ impl TcpSocket {
     /// (it listens on a specific address), spares asking the socket:
     /// Qt's `fetchConnectionParameters` costs two system calls per
     /// connection otherwise.
+    ///
+    /// A Unix-domain connection (a `LocalServer`'s) has no `peer` address.
     pub(crate) fn from_accepted(
-        stream: TcpStream,
-        peer: std::net::SocketAddr,
+        mut stream: Transport,
+        peer: Option<std::net::SocketAddr>,
         local: Option<std::net::SocketAddr>,
     ) -> io::Result<TcpSocket> {
-        let mut stream = Transport::Tcp(stream);
         let socket = TcpSocket::new();
         let registration = socket.core.register(&mut stream)?;
         {
             let mut d = socket.core.d.borrow_mut();
             let (local, local_port) = addr_pair(local.map_or_else(|| stream.local_addr(), Ok));
             d.set_local(&local, local_port);
-            d.set_peer(&HostAddress::from(peer.ip()), peer.port());
+            if let Some(peer) = peer {
+                d.set_peer(&HostAddress::from(peer.ip()), peer.port());
+            }
             d.stream = Some(stream);
             d.registration = Some(registration);
             d.open_mode = OpenMode::READ_WRITE;
@@ -505,8 +508,9 @@ impl TcpSocket {
 }
 
 /// Turns an owned fd into a non-blocking mio stream, checking it is a
-/// connected-or-connectable TCP socket.
-fn adopt(fd: OwnedFd) -> io::Result<Transport> {
+/// connected-or-connectable stream socket: TCP, or Unix-domain (how a
+/// `LocalSocket` hands its connection to the shared engine).
+pub(crate) fn adopt(fd: OwnedFd) -> io::Result<Transport> {
     let socket = Socket::from(fd);
     let ty = socket.r#type()?;
     if ty != socket2::Type::STREAM {
@@ -516,6 +520,10 @@ fn adopt(fd: OwnedFd) -> io::Result<Transport> {
         ));
     }
     socket.set_nonblocking(true)?;
+    if socket.domain()? == socket2::Domain::UNIX {
+        let stream = std::os::unix::net::UnixStream::from(OwnedFd::from(socket));
+        return Ok(Transport::Unix(mio::net::UnixStream::from_std(stream)));
+    }
     Ok(Transport::Tcp(TcpStream::from_std(
         std::net::TcpStream::from(socket),
     )))

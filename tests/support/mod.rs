@@ -4,7 +4,8 @@
 //! processes for scenarios that need a descriptor limit or a private
 //! network namespace ([`isolate`]); tests that need a real peer, which
 //! skip with a notice or fail when it is missing ([`peers`]); real-Qt
-//! peers in Python ([`python_peer`]); the proxy scenarios of the oracle
+//! peers in Python ([`python_peer`]); private directories for Unix socket
+//! files ([`socket_dir`]); the proxy scenarios of the oracle
 //! ([`proxy_scenarios`]); a relay that injects faults into a TCP stream
 //! ([`fault_relay`]); and the compiled example binaries ([`examples`]).
 
@@ -19,4 +20,5 @@ pub mod proxy_scenarios;
 pub mod python_peer;
 pub mod recorder;
 pub mod scenarios;
+pub mod socket_dir;
 pub mod waits;

@@ -1,15 +1,17 @@
-//! The OS socket under an abstract socket: a TCP stream or a UDP socket.
+//! The OS socket under an abstract socket: a TCP stream, a UDP socket, or
+//! a Unix-domain stream (a `LocalSocket`'s connection).
 //!
 //! The state machine (lookup, connect attempts, close paths, signals) is
-//! the same for both, as in Qt's `QAbstractSocket`; only the byte moves
-//! differ, and they go through this enum.
+//! the same for all, as in Qt's `QAbstractSocket` (Qt's Unix `QLocalSocket`
+//! drives one too); only the byte moves differ, and they go through this
+//! enum.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use mio::event::Source;
-use mio::net::{TcpStream, UdpSocket};
+use mio::net::{TcpStream, UdpSocket, UnixStream};
 use mio::{Interest, Registry, Token};
 use socket2::Socket;
 
@@ -20,6 +22,9 @@ use super::SocketType;
 pub(crate) enum Transport {
     Tcp(TcpStream),
     Udp(UdpSocket),
+    /// A Unix-domain stream: it has no IP addresses, so `peer_addr` and
+    /// `local_addr` fail and the socket's addresses stay null.
+    Unix(UnixStream),
 }
 
 impl Transport {
@@ -36,6 +41,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.read(buf),
             Transport::Udp(s) => s.recv(buf),
+            Transport::Unix(s) => s.read(buf),
         }
     }
 
@@ -44,6 +50,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.write(buf),
             Transport::Udp(s) => s.send(buf),
+            Transport::Unix(s) => s.write(buf),
         }
     }
 
@@ -51,6 +58,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.take_error(),
             Transport::Udp(s) => s.take_error(),
+            Transport::Unix(s) => s.take_error(),
         }
     }
 
@@ -58,6 +66,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.peer_addr(),
             Transport::Udp(s) => s.peer_addr(),
+            Transport::Unix(_) => Err(no_ip_address()),
         }
     }
 
@@ -65,8 +74,17 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.local_addr(),
             Transport::Udp(s) => s.local_addr(),
+            Transport::Unix(_) => Err(no_ip_address()),
         }
     }
+}
+
+/// What `peer_addr`/`local_addr` say for a Unix-domain stream.
+fn no_ip_address() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "a Unix-domain socket has no IP address",
+    )
 }
 
 impl AsRawFd for Transport {
@@ -74,6 +92,7 @@ impl AsRawFd for Transport {
         match self {
             Transport::Tcp(s) => s.as_raw_fd(),
             Transport::Udp(s) => s.as_raw_fd(),
+            Transport::Unix(s) => s.as_raw_fd(),
         }
     }
 }
@@ -83,6 +102,7 @@ impl AsFd for Transport {
         match self {
             Transport::Tcp(s) => s.as_fd(),
             Transport::Udp(s) => s.as_fd(),
+            Transport::Unix(s) => s.as_fd(),
         }
     }
 }
@@ -97,6 +117,7 @@ impl Source for Transport {
         match self {
             Transport::Tcp(s) => s.register(registry, token, interests),
             Transport::Udp(s) => s.register(registry, token, interests),
+            Transport::Unix(s) => s.register(registry, token, interests),
         }
     }
 
@@ -109,6 +130,7 @@ impl Source for Transport {
         match self {
             Transport::Tcp(s) => s.reregister(registry, token, interests),
             Transport::Udp(s) => s.reregister(registry, token, interests),
+            Transport::Unix(s) => s.reregister(registry, token, interests),
         }
     }
 
@@ -116,6 +138,17 @@ impl Source for Transport {
         match self {
             Transport::Tcp(s) => s.deregister(registry),
             Transport::Udp(s) => s.deregister(registry),
+            Transport::Unix(s) => s.deregister(registry),
+        }
+    }
+}
+
+impl From<Transport> for std::os::fd::OwnedFd {
+    fn from(transport: Transport) -> Self {
+        match transport {
+            Transport::Tcp(s) => s.into(),
+            Transport::Udp(s) => s.into(),
+            Transport::Unix(s) => s.into(),
         }
     }
 }
