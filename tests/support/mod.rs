@@ -21,4 +21,5 @@ pub mod proxy_scenarios;
 pub mod python_peer;
 pub mod recorder;
 pub mod scenarios;
+pub mod tls;
 pub mod waits;
