@@ -22,4 +22,5 @@ pub mod python_peer;
 pub mod recorder;
 pub mod scenarios;
 pub mod tls;
+pub mod tls_scenarios;
 pub mod waits;
