@@ -42,7 +42,7 @@ use sigloop_core::EventDispatcher;
 use super::engine::{ReadSide, SocketCore, WORK_FLUSH, WORK_READ};
 use super::transport::Transport;
 use super::{from_io, Failure, Op, SocketError, SocketState};
-use crate::ssl::interim_verify::{verify_chain, VerifyPurpose};
+use crate::ssl::{verify_chain, VerifyPurpose};
 use crate::ssl::{
     AlertLevel, AlertType, PeerVerifyMode, SslCertificate, SslCipher, SslConfiguration, SslError,
     SslErrorKind, SslMode, SslProtocol,

@@ -4,7 +4,8 @@
 //! certificates and Qt's view of their fields), [`SslKey`] (private and
 //! public keys), [`SslError`] / [`SslErrorKind`] (Qt's verification
 //! errors, values and texts) and the system's CA certificates
-//! ([`system_ca_certificates`]).
+//! ([`system_ca_certificates`]), and [`verify_chain`], which verifies a
+//! chain and reports every error as Qt does.
 //!
 //! Why ring: it builds with the C compiler every machine has, where
 //! rustls' default provider (aws-lc-rs) needs cmake.
@@ -26,7 +27,7 @@ pub(crate) mod configuration;
 mod der;
 mod error;
 mod handshake;
-pub(crate) mod interim_verify;
+mod host_name;
 mod key;
 mod pem;
 mod server;
@@ -38,6 +39,7 @@ pub use certificate::{AlternativeNameType, DigestAlgorithm, SslCertificate, Subj
 pub use error::{SslError, SslErrorKind, SslParseError};
 pub use key::{KeyAlgorithm, KeyType, SslKey};
 pub use system::system_ca_certificates;
+pub use verify::{verify_chain, VerifyPurpose};
 
 pub use alert::{AlertLevel, AlertType};
 pub use cipher::SslCipher;
