@@ -826,3 +826,55 @@ fn a_panicking_slot_during_the_handshake_leaves_things_whole() {
     run_until("the queued bytes", || peer.bytes_available() == 6);
     assert_eq!(peer.read_all().unwrap(), b"queued");
 }
+
+/// Bad bytes from the peer after the handshake (a record that does not
+/// decrypt, a record header announcing more than TLS allows): Qt's
+/// `SslInternalError` "Error while reading: …", the connection closes, and
+/// the plaintext that arrived before stays readable. No panic.
+#[test]
+fn garbage_after_the_handshake_keeps_what_arrived() {
+    use std::io::Write as _;
+    let garbage: [&[u8]; 2] = [
+        b"\x17\x03\x03\x00\x20aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        b"\x17\x03\x03\xff\xff",
+    ];
+    for bad in garbage {
+        let pki = Pki::new();
+        let server = TestServer::start(server_config(&pki, &pki.server));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = server.port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (client, _) = listener.accept().unwrap();
+            let server = std::net::TcpStream::connect(("127.0.0.1", target)).unwrap();
+            tx.send(client.try_clone().unwrap()).unwrap();
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_read, &mut s_write);
+            });
+            let (mut s_read, mut c_write) = (server, client);
+            let _ = std::io::copy(&mut s_read, &mut c_write);
+        });
+        let client = SslSocket::new();
+        client.set_ssl_configuration(client_config(&pki));
+        client.connect_to_host_encrypted("localhost", port);
+        run_until("encrypted", || {
+            client.is_encrypted() && server.first().is_some()
+        });
+        let mut raw = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let peer = server.first().unwrap();
+        peer.write(b"hello").unwrap();
+        run_until("hello", || client.bytes_available() == 5);
+        raw.write_all(bad).unwrap();
+        run_until("the failure", || client.state() == SocketState::Unconnected);
+        assert_eq!(client.error(), SocketError::SslInternal);
+        assert!(
+            client.error_string().starts_with("Error while reading: "),
+            "{}",
+            client.error_string()
+        );
+        assert_eq!(client.read_all().unwrap(), b"hello");
+    }
+}
