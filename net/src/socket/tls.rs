@@ -760,7 +760,7 @@ impl SocketCore {
             if d.read_side != ReadSide::Off {
                 d.read_side = ReadSide::Ready;
             }
-            d.tls_mut().map_or(false, |t| {
+            d.tls_mut().is_some_and(|t| {
                 t.phase = Phase::Encrypted;
                 std::mem::take(&mut t.pending_close)
             })
