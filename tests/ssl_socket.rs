@@ -878,3 +878,153 @@ fn garbage_after_the_handshake_keeps_what_arrived() {
         assert_eq!(client.read_all().unwrap(), b"hello");
     }
 }
+
+/// TLS 1.2 only, on both ends: the session says so, data flows, and a
+/// second connection resumes (TLS 1.2 session ids).
+#[test]
+fn tls_1_2_sessions_work_and_resume() {
+    let pki = Pki::new();
+    let mut server_conf = server_config(&pki, &pki.server);
+    server_conf.set_protocol(SslProtocol::TlsV1_2);
+    let server = TestServer::start(server_conf);
+    let mut config = client_config(&pki);
+    config.set_protocol(SslProtocol::TlsV1_2OrLater);
+    for round in 0..2 {
+        let client = SslSocket::new();
+        client.set_ssl_configuration(config.clone());
+        client.connect_to_host_encrypted("localhost", server.port());
+        run_until("encrypted", || client.is_encrypted());
+        assert_eq!(client.session_protocol(), SslProtocol::TlsV1_2);
+        assert_eq!(client.session_cipher().protocol_string(), "TLSv1.2");
+        assert_eq!(
+            client.session_cipher().name(),
+            "ECDHE-ECDSA-AES256-GCM-SHA384"
+        );
+        assert_eq!(client.is_session_resumed(), round == 1, "round {round}");
+        run_until("the server's side", || {
+            server.accepted.borrow().len() == round + 1
+        });
+        let peer = server.accepted.borrow().last().cloned().unwrap();
+        client.write(b"twelve").unwrap();
+        run_until("the bytes", || peer.bytes_available() == 6);
+        client.disconnect_from_host();
+        run_until("closed", || client.state() == SocketState::Unconnected);
+    }
+}
+
+/// TLS 1.0 and 1.1 are not available: Qt's `SslInvalidUserDataError`
+/// from `connect_to_host_encrypted`, which does not connect; on a plain
+/// connection `start_client_encryption` refuses the same way.
+#[test]
+fn unsupported_protocols_are_refused() {
+    let pki = Pki::new();
+    let server = TestServer::start(server_config(&pki, &pki.server));
+    let client = SslSocket::new();
+    let mut config = client_config(&pki);
+    config.set_protocol(SslProtocol::TlsV1_0);
+    client.set_ssl_configuration(config);
+    let log = record(&client);
+    client.connect_to_host_encrypted("localhost", server.port());
+    assert_eq!(client.error(), SocketError::SslInvalidUserData);
+    assert_eq!(
+        client.error_string(),
+        "Attempted to use an unsupported protocol."
+    );
+    assert_eq!(client.state(), SocketState::Unconnected);
+    client.connect_to_host("127.0.0.1", server.port());
+    run_until("connected", || client.state() == SocketState::Connected);
+    client.start_client_encryption();
+    assert_eq!(client.error(), SocketError::SslInvalidUserData);
+    assert_eq!(client.mode(), SslMode::Unencrypted);
+    assert!(!log.borrow().iter().any(|l| l.starts_with("modeChanged")));
+}
+
+/// handshakeMustInterruptOnError: the first error comes first; without
+/// `continue_interrupted_handshake` the handshake fails, with it the
+/// usual report follows.
+#[test]
+fn handshake_interrupted_on_error() {
+    let pki = Pki::new();
+    let server = TestServer::start(server_config(&pki, &pki.wronghost));
+    for go_on in [false, true] {
+        let client = SslSocket::new();
+        let mut config = client_config(&pki);
+        config.set_handshake_must_interrupt_on_error(true);
+        client.set_ssl_configuration(config);
+        let log = record(&client);
+        let l = log.clone();
+        let _ = client
+            .handshake_interrupted_on_error()
+            .connect_to(&client, move |s, e| {
+                l.borrow_mut().push(format!("interrupted {:?}", e.error()));
+                if go_on {
+                    s.continue_interrupted_handshake();
+                    s.ignore_ssl_errors();
+                }
+            });
+        client.connect_to_host_encrypted("localhost", server.port());
+        run_until("a verdict", || {
+            client.is_encrypted() || client.state() == SocketState::Unconnected
+        });
+        let log = log.borrow();
+        let at = |p: &str| log.iter().position(|l| l.starts_with(p));
+        assert!(at("interrupted HostNameMismatch").is_some(), "{log:?}");
+        assert_eq!(client.is_encrypted(), go_on, "{log:?}");
+        if go_on {
+            assert!(at("interrupted") < at("peerVerifyError"), "{log:?}");
+        } else {
+            assert_eq!(client.error(), SocketError::SslHandshakeFailed);
+            assert!(at("peerVerifyError").is_none(), "{log:?}");
+        }
+    }
+}
+
+/// missingCertificateIsFatal: rustls' server refuses a client without a
+/// certificate at the TLS level; the client hears the alert.
+#[test]
+fn missing_certificate_is_fatal() {
+    let pki = Pki::new();
+    let mut config = server_config(&pki, &pki.server);
+    config.set_peer_verify_mode(PeerVerifyMode::VerifyPeer);
+    config.set_missing_certificate_is_fatal(true);
+    let server = TestServer::start(config);
+    let client = SslSocket::new();
+    client.set_ssl_configuration(client_config(&pki));
+    let alerts = Rc::new(RefCell::new(Vec::new()));
+    let a = alerts.clone();
+    let _ = client
+        .alert_received()
+        .connect(move |(_, kind, text)| a.borrow_mut().push(format!("{kind:?} {text}")));
+    client.connect_to_host_encrypted("localhost", server.port());
+    run_until("the refusal", || client.state() == SocketState::Unconnected);
+    assert_eq!(
+        &alerts.borrow()[..],
+        &["CertificateRequired certificate required"]
+    );
+    assert!(server.first().is_none());
+}
+
+/// Nothing is announced during the handshake: `ready_read` and
+/// `bytes_available` are about plaintext.
+#[test]
+fn ready_read_only_for_plaintext() {
+    let pki = Pki::new();
+    let server = TestServer::start(server_config(&pki, &pki.server));
+    let client = SslSocket::new();
+    client.set_ssl_configuration(client_config(&pki));
+    let ready = support::waits::counter(client.ready_read());
+    let at_encrypted = Rc::new(Cell::new(usize::MAX));
+    let (r, e) = (ready.clone(), at_encrypted.clone());
+    let _ = client.encrypted().connect_to(&client, move |s, _| {
+        e.set(r.get());
+        assert_eq!(s.bytes_available(), 0);
+    });
+    client.connect_to_host_encrypted("localhost", server.port());
+    run_until("encrypted", || {
+        client.is_encrypted() && server.first().is_some()
+    });
+    assert_eq!(at_encrypted.get(), 0);
+    server.first().unwrap().write(b"hi").unwrap();
+    run_until("hi", || client.bytes_available() == 2);
+    assert!(ready.get() >= 1);
+}

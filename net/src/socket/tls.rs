@@ -55,7 +55,7 @@ const PLAINTEXT_STEP: usize = 64 * 1024;
 pub(crate) const TLS_CLOSED: &str = "The TLS/SSL connection has been closed";
 
 /// Qt's text for a protocol setting no backend can use.
-const UNSUPPORTED_PROTOCOL: &str = "Attempted to use an unsupported protocol.";
+pub(crate) const UNSUPPORTED_PROTOCOL: &str = "Attempted to use an unsupported protocol.";
 
 /// Where the TLS session stands.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -446,6 +446,15 @@ impl SslSocket {
             );
             return;
         }
+        // Qt refuses a protocol no backend speaks before connecting.
+        if let Err(why) = self.ssl_configuration().check_protocol() {
+            log::warn!("SslSocket::connect_to_host_encrypted: {why}");
+            self.core.raise(
+                SocketError::SslInvalidUserData,
+                crate::socket::tls::UNSUPPORTED_PROTOCOL,
+            );
+            return;
+        }
         self.tls_mut(|tls| {
             if let Some(name) = name {
                 tls.verify_name = name.to_owned();
