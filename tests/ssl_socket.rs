@@ -1028,3 +1028,48 @@ fn ready_read_only_for_plaintext() {
     run_until("hi", || client.bytes_available() == 2);
     assert!(ready.get() >= 1);
 }
+
+/// Qt's server side when a plaintext client talks to it: `modeChanged`,
+/// `SslHandshakeFailedError`, `Unconnected` without `Closing`,
+/// `readChannelFinished`, `disconnected`, then `aboutToClose`
+/// (`QSslSocket::abort`'s order).
+#[test]
+fn server_side_sequence_for_a_plaintext_client() {
+    use std::io::Write as _;
+    let pki = Pki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut plain = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    let server = SslSocket::new();
+    server.set_ssl_configuration(server_config(&pki, &pki.server));
+    server
+        .set_socket_descriptor(
+            accepted.into(),
+            SocketState::Connected,
+            OpenMode::READ_WRITE,
+        )
+        .unwrap();
+    let log = record(&server);
+    let l = log.clone();
+    let _ = server
+        .about_to_close()
+        .connect(move |_| l.borrow_mut().push("aboutToClose".into()));
+    server.start_server_encryption();
+    plain.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    run_until("the failure", || server.state() == SocketState::Unconnected);
+    let log = log.borrow();
+    assert_eq!(log[0], "modeChanged SslServerMode");
+    assert!(
+        log[1].starts_with("errorOccurred SslHandshakeFailedError 'Error during SSL handshake: "),
+        "{log:?}"
+    );
+    assert_eq!(
+        &log[2..],
+        &[
+            "stateChanged UnconnectedState",
+            "readChannelFinished",
+            "disconnected",
+            "aboutToClose"
+        ]
+    );
+}

@@ -39,7 +39,7 @@ use std::time::{Duration, SystemTime};
 use rustls::pki_types::ServerName;
 use sigloop_core::EventDispatcher;
 
-use super::engine::{ReadSide, SocketCore, WORK_FLUSH, WORK_READ};
+use super::engine::{CloseIntent, ReadSide, SocketCore, WORK_FLUSH, WORK_READ};
 use super::transport::Transport;
 use super::{from_io, Failure, Op, SocketError, SocketState};
 use crate::ssl::{verify_chain, VerifyPurpose};
@@ -373,6 +373,31 @@ impl SocketCore {
             SocketError::SslInternal,
             Cow::Owned(format!("Error while reading: {tls_error}")),
         ))
+    }
+
+    /// Qt: `QSslSocket::abort()`: the plain socket aborts first (its
+    /// `Unconnected`, `read_channel_finished`, `disconnected`), then the
+    /// device closes (`about_to_close`), where a `TcpSocket` announces
+    /// `about_to_close` first. `false` for a socket without TLS.
+    pub(crate) fn tls_abort(&self) -> bool {
+        {
+            let mut d = self.d.borrow_mut();
+            if d.tls().is_none() {
+                return false;
+            }
+            d.write_buf.clear();
+            if d.state == SocketState::Unconnected {
+                return true;
+            }
+            d.close = CloseIntent::Abort;
+        }
+        self.disconnect_from_host();
+        self.close();
+        let mut d = self.d.borrow_mut();
+        if d.close == CloseIntent::Abort {
+            d.close = CloseIntent::None;
+        }
+        true
     }
 
     /// Marks the session failed and drops the queued plaintext.

@@ -79,6 +79,14 @@ pub enum PauseMode {
 }
 
 /// An alert and its description, as the alert signals carry them.
+///
+/// # Examples
+///
+/// ```
+/// use sigloop_net::ssl::{Alert, AlertLevel, AlertType};
+/// let alert: Alert = (AlertLevel::Warning, AlertType::CloseNotify, "close notify".into());
+/// assert_eq!(alert.1.description(), alert.2);
+/// ```
 pub type Alert = (AlertLevel, AlertType, String);
 
 /// `SslSocket`'s own signals, made on first use.
