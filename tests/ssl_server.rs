@@ -121,6 +121,16 @@ fn no_timeout_with_duration_max() {
     run_until("connected", || client.state() == SocketState::Connected);
     settle(Duration::from_millis(100));
     assert_eq!(client.state(), SocketState::Connected);
+    // And a TLS client still gets through (the timeout stays off once
+    // its ClientHello came).
+    let tls = SslSocket::new();
+    tls.set_ssl_configuration(client_config(&pki));
+    tls.connect_to_host_encrypted("localhost", server.port());
+    run_until("encrypted", || {
+        tls.is_encrypted() && server.first().is_some()
+    });
+    settle(Duration::from_millis(50));
+    assert!(server.first().unwrap().is_encrypted());
 }
 
 #[test]
