@@ -1073,3 +1073,25 @@ fn server_side_sequence_for_a_plaintext_client() {
         ]
     );
 }
+
+/// Data that comes with the server's last handshake flight (TLS 1.2:
+/// the server speaks first after its Finished) is there for a blocking
+/// `wait_for_ready_read` right after `wait_for_encrypted`, with no further
+/// OS event to wake it.
+#[test]
+fn data_with_the_last_flight_reaches_a_blocking_reader() {
+    let pki = Pki::new();
+    let mut config = server_config(&pki, &pki.server);
+    config.set_protocol(SslProtocol::TlsV1_2);
+    let port = support::tls_scenarios::tls_peer(config);
+    let client = SslSocket::new();
+    client.set_ssl_configuration(client_config(&pki));
+    client.connect_to_host_encrypted("localhost", port);
+    assert!(client.wait_for_encrypted(Some(Duration::from_secs(10))));
+    let clock = std::time::Instant::now();
+    while client.bytes_available() < 14 {
+        assert!(client.wait_for_ready_read(Some(Duration::from_secs(10))));
+    }
+    assert!(clock.elapsed() < Duration::from_secs(5));
+    assert_eq!(client.read_all().unwrap(), b"hello over tls");
+}

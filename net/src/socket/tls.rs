@@ -576,6 +576,17 @@ impl SocketCore {
                 }
                 Step::Done => {
                     self.handshake_finished();
+                    // As Qt's transmit loop: plaintext that came with the
+                    // last flight is read (and announced) at once, so a
+                    // blocking wait sees it without another OS event.
+                    let encrypted = self
+                        .d
+                        .borrow()
+                        .tls()
+                        .is_some_and(|t| t.phase == Phase::Encrypted);
+                    if encrypted && self.state() == SocketState::Connected {
+                        return self.read_now();
+                    }
                     return 0;
                 }
                 Step::Eof => {
