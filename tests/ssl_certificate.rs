@@ -215,5 +215,9 @@ fn flipped_bits_never_panic() {
         );
     }
     // Most flips land in values (names, key, signature), which still parse.
-    assert!(parsed > der.len() * 4, "only {parsed} of {} flips parsed", der.len() * 8);
+    assert!(
+        parsed > der.len() * 4,
+        "only {parsed} of {} flips parsed",
+        der.len() * 8
+    );
 }
