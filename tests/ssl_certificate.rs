@@ -185,3 +185,74 @@ fn bad_input_is_an_error_with_a_reason() {
         assert!(SslKey::from_der(&key_der[..cut]).is_err());
     }
 }
+
+/// Every single-bit flip of a certificate either fails to parse with an
+/// error or gives a certificate whose every accessor and verification
+/// answer without panicking (the fuzz target `ssl_parse` goes further).
+#[test]
+fn flipped_bits_never_panic() {
+    let pki = Pki::new();
+    let der = pki.server.certificate().to_der().to_vec();
+    let roots = [pki.ca.certificate()];
+    let mut parsed = 0;
+    for position in 0..der.len() * 8 {
+        let mut bytes = der.clone();
+        bytes[position / 8] ^= 1 << (position % 8);
+        let Ok(certificate) = SslCertificate::from_der(&bytes) else {
+            continue;
+        };
+        parsed += 1;
+        let _ = format!("{certificate:?}");
+        let _ = certificate.subject_info_attributes();
+        let _ = certificate.public_key();
+        let _ = sigloop::ssl::verify_chain(
+            &[certificate],
+            &roots,
+            Some("localhost"),
+            sigloop::ssl::VerifyPurpose::Server,
+            0,
+            std::time::SystemTime::now(),
+        );
+    }
+    // Most flips land in values (names, key, signature), which still parse.
+    assert!(
+        parsed > der.len() * 4,
+        "only {parsed} of {} flips parsed",
+        der.len() * 8
+    );
+}
+
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR` replace the system store, as in
+/// OpenSSL. The store is read once per process, so a child process (this
+/// test binary again, as `support::isolate` does) reads it with the
+/// variables set.
+#[test]
+fn system_store_honours_openssls_variables() {
+    const SCENARIO: &str = "system_store_honours_openssls_variables";
+    if support::isolate::is_child_for(SCENARIO) {
+        let roots = sigloop::ssl::system_ca_certificates();
+        let names: Vec<String> = roots.iter().map(|c| c.subject_display_name()).collect();
+        // Both, once each, from the file and from the directory.
+        assert_eq!(names, ["sigloop test root", "sigloop other root"]);
+        return;
+    }
+    let pki = Pki::new();
+    let dir = pki.dir.join("ca-dir");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("0a1b2c3d.0"), &pki.other_ca.cert_pem).unwrap();
+    std::fs::write(dir.join("copy.pem"), &pki.ca.cert_pem).unwrap();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([SCENARIO, "--exact", "--nocapture"])
+        .env(support::isolate::CHILD_ENV, SCENARIO)
+        .env("SSL_CERT_FILE", &pki.ca.cert_path)
+        .env("SSL_CERT_DIR", &dir)
+        .output()
+        .expect("run the test binary again");
+    assert!(
+        output.status.success(),
+        "child failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
+}
