@@ -6,12 +6,15 @@
 //! skip with a notice or fail when it is missing ([`peers`]); real-Qt
 //! peers in Python ([`python_peer`]); private directories for Unix socket
 //! files ([`socket_dir`]); the proxy scenarios of the oracle
+//! peers in Python ([`python_peer`]); the test PKI for TLS ([`certs`]);
+//! the proxy scenarios of the oracle
 //! ([`proxy_scenarios`]); a relay that injects faults into a TCP stream
 //! ([`fault_relay`]); and the compiled example binaries ([`examples`]).
 
 // Each test binary uses only part of these helpers.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod examples;
 pub mod fault_relay;
 pub mod isolate;
@@ -21,4 +24,6 @@ pub mod python_peer;
 pub mod recorder;
 pub mod scenarios;
 pub mod socket_dir;
+pub mod tls;
+pub mod tls_scenarios;
 pub mod waits;

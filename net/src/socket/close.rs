@@ -17,6 +17,11 @@ impl SocketCore {
             return;
         }
         let aborting = intent == CloseIntent::Abort;
+        // An `SslSocket` in its handshake closes once encrypted (Qt's
+        // `pendingClose`), so that what was written gets there.
+        if !aborting && self.tls_defers_close() {
+            return;
+        }
         if !aborting && matches!(state, SocketState::HostLookup | SocketState::Connecting) {
             // The connect completes first, then the graceful close runs.
             self.d.borrow_mut().close = CloseIntent::Pending;
@@ -34,7 +39,8 @@ impl SocketCore {
             }
             let pending = {
                 let d = self.d.borrow();
-                d.stream.is_some() && !d.write_buf.is_empty()
+                d.stream.is_some()
+                    && (!d.write_buf.is_empty() || d.tls().is_some_and(|t| t.close_pending()))
             };
             if pending {
                 // The flush finishes the close (see `flush_now`).
@@ -49,6 +55,7 @@ impl SocketCore {
     /// `Unconnected`, `read_channel_finished`, and `disconnected` if the
     /// socket had been connected.
     pub(crate) fn finish_close(&self) {
+        self.tls_drain_unread();
         let previous = {
             let mut d = self.d.borrow_mut();
             let previous = d.state;
@@ -62,6 +69,7 @@ impl SocketCore {
         self.stop_connecting();
         self.sig.state_changed.emit(&SocketState::Unconnected);
         self.sig.emit_read_channel_finished();
+        self.tls_session_closed();
         if matches!(previous, SocketState::Connected | SocketState::Closing) {
             self.sig.disconnected.emit(&());
         }
@@ -99,6 +107,10 @@ impl SocketCore {
 
     /// Qt: `QAbstractSocket::abort()`: drop pending writes and close at once.
     pub(crate) fn abort(&self) {
+        // An `SslSocket` aborts in `QSslSocket`'s order.
+        if self.tls_abort() {
+            return;
+        }
         {
             let mut d = self.d.borrow_mut();
             d.clear_write_buf();

@@ -62,6 +62,8 @@ struct RareSignals {
     proxy_authentication_required: Signal<crate::proxy::ProxyAuthenticationRequest>,
     high_water_reached: Signal<u64>,
     low_water_reached: Signal<u64>,
+    /// `SslSocket`'s own signals, made on first use (see `tls.rs`).
+    ssl: OnceCell<Box<crate::ssl::SslSignals>>,
 }
 
 impl RareSignals {
@@ -82,6 +84,9 @@ impl RareSignals {
         self.proxy_authentication_required.block_signals(block);
         self.high_water_reached.block_signals(block);
         self.low_water_reached.block_signals(block);
+        if let Some(ssl) = self.ssl.get() {
+            ssl.block(block);
+        }
     }
 
     fn disconnect_all(&self) {
@@ -93,6 +98,9 @@ impl RareSignals {
         self.proxy_authentication_required.disconnect_all();
         self.high_water_reached.disconnect_all();
         self.low_water_reached.disconnect_all();
+        if let Some(ssl) = self.ssl.get() {
+            ssl.disconnect_all();
+        }
     }
 
     fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
@@ -109,6 +117,10 @@ impl RareSignals {
                 .disconnect_receiver(receiver)
             + self.high_water_reached.disconnect_receiver(receiver)
             + self.low_water_reached.disconnect_receiver(receiver)
+            + self
+                .ssl
+                .get()
+                .map_or(0, |ssl| ssl.disconnect_receiver(receiver))
     }
 }
 
@@ -182,6 +194,23 @@ impl SocketSignals {
         if let Some(rare) = self.rare.get() {
             rare.low_water_reached.emit(&bytes_to_write);
         }
+    }
+
+    /// `SslSocket`'s signals, made on first use (blocked if the socket's
+    /// signals are).
+    pub(crate) fn ssl(&self) -> &crate::ssl::SslSignals {
+        let rare = self.rare();
+        rare.ssl.get_or_init(|| {
+            let ssl = Box::<crate::ssl::SslSignals>::default();
+            ssl.block(self.state_changed.signals_blocked());
+            ssl
+        })
+    }
+
+    /// `SslSocket`'s signals if anything connected to one: emitting one
+    /// that was never made reaches nobody.
+    pub(crate) fn ssl_if_made(&self) -> Option<&crate::ssl::SslSignals> {
+        self.rare.get()?.ssl.get().map(|ssl| &**ssl)
     }
 
     pub(crate) fn emit_host_found(&self) {
@@ -373,6 +402,9 @@ pub(crate) struct Rare {
     pub(crate) connect_policy: super::ConnectPolicy,
     /// The write buffer's water marks, if set (see `water_marks.rs`).
     pub(crate) write_marks: Option<super::water_marks::WaterMarks>,
+    /// An `SslSocket`'s TLS layer (see `tls.rs`); boxed again, so a plain
+    /// socket pays one pointer here.
+    pub(crate) tls: Option<Box<super::tls::TlsState>>,
 }
 
 impl Default for Rare {
@@ -390,6 +422,7 @@ impl Default for Rare {
             proxy: None,
             connect_policy: super::ConnectPolicy::Sequential,
             write_marks: None,
+            tls: None,
         }
     }
 }
@@ -499,6 +532,44 @@ impl Data {
     /// The socket `bind` made and kept for the next connect.
     pub(crate) fn bound(&self) -> Option<&socket2::Socket> {
         self.rare()?.bound.as_ref()
+    }
+
+    /// The TLS layer of an `SslSocket`.
+    pub(crate) fn tls(&self) -> Option<&super::tls::TlsState> {
+        self.rare()?.tls.as_deref()
+    }
+
+    /// The TLS layer of an `SslSocket`, to change.
+    pub(crate) fn tls_mut(&mut self) -> Option<&mut super::tls::TlsState> {
+        self.rare_if_any()?.tls.as_deref_mut()
+    }
+
+    /// The parts a read moves bytes between: the OS stream, the TLS layer
+    /// (when it carries the connection) and the read buffer.
+    pub(crate) fn read_parts(
+        &mut self,
+    ) -> (
+        Option<&mut Transport>,
+        Option<&mut super::tls::TlsState>,
+        &mut LazyQueue,
+    ) {
+        let tls = self
+            .rare
+            .as_deref_mut()
+            .and_then(|r| r.tls.as_deref_mut())
+            .filter(|t| t.carries_stream());
+        (self.stream.as_mut(), tls, &mut self.read_buf)
+    }
+
+    /// The TLS layer (when it carries the connection) and the write
+    /// buffer, for a flush.
+    pub(crate) fn write_parts(&mut self) -> (Option<&mut super::tls::TlsState>, &mut LazyQueue) {
+        let tls = self
+            .rare
+            .as_deref_mut()
+            .and_then(|r| r.tls.as_deref_mut())
+            .filter(|t| t.carries_stream());
+        (tls, &mut self.write_buf)
     }
 
     /// A connect in progress.

@@ -13,7 +13,9 @@
 //!   without an event loop;
 //! - `linger`: a deleted socket's queued bytes still go out;
 //! - `proxied`: connecting through a SOCKS5 or HTTP `CONNECT` proxy;
-//! - `water_marks`: opt-in back-pressure signals on the write buffer.
+//! - `water_marks`: opt-in back-pressure signals on the write buffer;
+//! - `tls`: an `SslSocket`'s TLS layer between the OS stream and the
+//!   buffers.
 
 mod close;
 mod connect;
@@ -26,6 +28,7 @@ mod lazy_queue;
 mod linger;
 mod proxied;
 mod proxied_udp;
+pub(crate) mod tls;
 mod transfer;
 pub(crate) mod transport;
 mod wait;
