@@ -1095,3 +1095,26 @@ fn data_with_the_last_flight_reaches_a_blocking_reader() {
     assert!(clock.elapsed() < Duration::from_secs(5));
     assert_eq!(client.read_all().unwrap(), b"hello over tls");
 }
+
+#[test]
+fn happy_eyeballs_hands_the_winning_attempt_to_tls() {
+    let pki = Pki::new();
+    let server = TestServer::start(server_config(&pki, &pki.server));
+    let client = SslSocket::new();
+    client.set_ssl_configuration(client_config(&pki));
+    client.set_connect_policy(sigloop::ConnectPolicy::HappyEyeballs);
+    // `localhost` may be ::1 (refused: the server is on 127.0.0.1) and
+    // 127.0.0.1; the race's winner must carry the handshake.
+    client.connect_to_host_encrypted("localhost", server.port());
+    run_until("encrypted", || client.is_encrypted());
+    client.write(b"over the winner").unwrap();
+    run_until("the server read it", || {
+        server
+            .first()
+            .is_some_and(|socket| socket.bytes_available() == 15)
+    });
+    assert_eq!(
+        server.first().unwrap().read_all().unwrap(),
+        b"over the winner"
+    );
+}

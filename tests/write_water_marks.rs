@@ -341,3 +341,37 @@ fn a_udp_socket_never_crosses_its_marks() {
     settle(std::time::Duration::from_millis(50));
     assert_eq!((high.get(), low.get()), (0, 0));
 }
+
+#[test]
+fn an_ssl_socket_crosses_its_marks_through_the_tls_layer() {
+    use std::cell::Cell;
+    use support::certs::Pki;
+    use support::tls::{client_config, server_config, TestServer};
+
+    const TOTAL: usize = 1 << 20;
+    let pki = Pki::new();
+    let server = TestServer::start(server_config(&pki, &pki.server));
+    let client = sigloop::ssl::SslSocket::new();
+    client.set_ssl_configuration(client_config(&pki));
+    client.set_write_buffer_water_marks(LOW, HIGH);
+    let (highs, lows) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    let h = highs.clone();
+    let _ = client
+        .high_water_reached()
+        .connect(move |_| h.set(h.get() + 1));
+    let l = lows.clone();
+    let _ = client
+        .low_water_reached()
+        .connect(move |_| l.set(l.get() + 1));
+    client.connect_to_host_encrypted("localhost", server.port());
+    // Plaintext written before `encrypted` waits in the write buffer.
+    client.write(&vec![7u8; TOTAL]).unwrap();
+    assert_eq!(highs.get(), 1, "high from inside the write");
+    run_until("drained through TLS below the low mark", || lows.get() == 1);
+    run_until("the server read everything", || {
+        server
+            .first()
+            .is_some_and(|socket| socket.bytes_available() == TOTAL)
+    });
+    assert_eq!((highs.get(), lows.get()), (1, 1));
+}

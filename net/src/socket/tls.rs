@@ -385,7 +385,7 @@ impl SocketCore {
             if d.tls().is_none() {
                 return false;
             }
-            d.write_buf.clear();
+            d.clear_write_buf();
             if d.state == SocketState::Unconnected {
                 return true;
             }
@@ -406,7 +406,7 @@ impl SocketCore {
         if let Some(tls) = d.tls_mut() {
             tls.phase = Phase::Failed;
         }
-        d.write_buf.clear();
+        d.clear_write_buf();
     }
 
     fn announce_alert_received(&self, error: &rustls::Error) {
@@ -955,6 +955,7 @@ impl SocketCore {
             }
             total += fed;
             self.emit_bytes_written(fed as u64);
+            self.announce_water_crossing();
         }
         match self.close_step() {
             CloseStep::Wait => {}
@@ -1035,7 +1036,7 @@ impl SocketCore {
         let encrypted = d.tls().is_some_and(|t| t.phase == Phase::Encrypted);
         if !encrypted {
             // Plaintext never leaves unencrypted.
-            d.write_buf.clear();
+            d.clear_write_buf();
         }
         if !d.write_buf.is_empty() {
             return CloseStep::Wait;
