@@ -28,6 +28,9 @@
 
 pub use sigloop_core as core;
 pub use sigloop_net as net;
+/// TLS: `QSslCertificate`, `QSslKey`, `QSslError` (and, from the TLS
+/// branches, `QSslSocket`, `QSslConfiguration`, `QSslServer`).
+pub use sigloop_net::ssl;
 pub use sigloop_signals as signals;
 
 pub use sigloop_core::{

@@ -74,6 +74,7 @@ mod network_interface;
 pub mod proxy;
 mod socket;
 mod socket_util;
+pub mod ssl;
 mod tcp_server;
 mod tcp_socket;
 mod thread_affinity;

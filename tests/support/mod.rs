@@ -4,13 +4,15 @@
 //! processes for scenarios that need a descriptor limit or a private
 //! network namespace ([`isolate`]); tests that need a real peer, which
 //! skip with a notice or fail when it is missing ([`peers`]); real-Qt
-//! peers in Python ([`python_peer`]); the proxy scenarios of the oracle
+//! peers in Python ([`python_peer`]); the test PKI for TLS ([`certs`]);
+//! the proxy scenarios of the oracle
 //! ([`proxy_scenarios`]); a relay that injects faults into a TCP stream
 //! ([`fault_relay`]); and the compiled example binaries ([`examples`]).
 
 // Each test binary uses only part of these helpers.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod examples;
 pub mod fault_relay;
 pub mod isolate;

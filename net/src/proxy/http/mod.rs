@@ -33,6 +33,8 @@ mod handshake;
 mod response;
 
 pub use handshake::HttpConnectHandshake;
+// One base64 encoder for the crate: PEM output (ssl) uses it too.
+pub(crate) use auth::base64;
 
 /// The text Qt's HTTP proxy engine gives when the proxy closes an
 /// established tunnel (the socket's `RemoteHostClosedError` text through an

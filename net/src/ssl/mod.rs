@@ -1,0 +1,33 @@
+//! TLS: QtNetwork's SSL classes on rustls (ring provider).
+//!
+//! This module holds the certificate side: [`SslCertificate`] (X.509
+//! certificates and Qt's view of their fields), [`SslKey`] (private and
+//! public keys), [`SslError`] / [`SslErrorKind`] (Qt's verification
+//! errors, values and texts) and the system's CA certificates
+//! ([`system_ca_certificates`]).
+//!
+//! Why ring: it builds with the C compiler every machine has, where
+//! rustls' default provider (aws-lc-rs) needs cmake.
+//!
+//! ```
+//! use sigloop_net::ssl::{SslCertificate, SslErrorKind};
+//!
+//! # let pem = include_str!("testdata/doc-ca.crt");
+//! let certificates = SslCertificate::list_from_pem(pem.as_bytes())?;
+//! assert_eq!(certificates[0].subject_display_name(), "sigloop doc CA");
+//! assert_eq!(SslErrorKind::CertificateExpired.text(), "The certificate has expired");
+//! # Ok::<(), sigloop_net::ssl::SslParseError>(())
+//! ```
+
+mod certificate;
+mod der;
+mod error;
+mod key;
+mod pem;
+mod system;
+pub(crate) mod verify;
+
+pub use certificate::{AlternativeNameType, DigestAlgorithm, SslCertificate, SubjectInfo};
+pub use error::{SslError, SslErrorKind, SslParseError};
+pub use key::{KeyAlgorithm, KeyType, SslKey};
+pub use system::system_ca_certificates;
