@@ -7,7 +7,8 @@
 //! peers in Python ([`python_peer`]); the test PKI for TLS ([`certs`]);
 //! the proxy scenarios of the oracle
 //! ([`proxy_scenarios`]); a relay that injects faults into a TCP stream
-//! ([`fault_relay`]); and the compiled example binaries ([`examples`]).
+//! ([`fault_relay`]); the compiled example binaries ([`examples`]); and
+//! real TLS peers, openssl and PySide6 QSslSocket ([`tls_peers`]).
 
 // Each test binary uses only part of these helpers.
 #![allow(dead_code)]
@@ -21,4 +22,5 @@ pub mod proxy_scenarios;
 pub mod python_peer;
 pub mod recorder;
 pub mod scenarios;
+pub mod tls_peers;
 pub mod waits;
