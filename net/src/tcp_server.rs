@@ -542,6 +542,15 @@ impl TcpServer {
         Some(socket)
     }
 
+    /// Makes the server keep `socket` alive until it is deleted, as it
+    /// does the sockets it accepts itself (Qt: parented to the server).
+    /// For `SslServer`, which adopts each connection into an `SslSocket`.
+    pub(crate) fn adopt_child(&self, socket: &TcpSocket) {
+        let key = self.core.children.borrow_mut().insert(socket.clone());
+        let key = u32::try_from(key).unwrap_or(u32::MAX);
+        socket.set_parent(self.core.this.clone(), key);
+    }
+
     /// Whether accepted connections wait in the queue.
     /// Qt: `QTcpServer::hasPendingConnections()`.
     ///

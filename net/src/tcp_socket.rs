@@ -107,6 +107,11 @@ impl TcpSocket {
         }
     }
 
+    /// The `TcpSocket` of a socket handle (for `SslSocket`).
+    pub(crate) fn from_abstract(socket: AbstractSocket) -> TcpSocket {
+        TcpSocket { socket }
+    }
+
     /// A weak handle.
     ///
     /// # Examples

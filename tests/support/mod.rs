@@ -22,5 +22,6 @@ pub mod proxy_scenarios;
 pub mod python_peer;
 pub mod recorder;
 pub mod scenarios;
+pub mod tls;
 pub mod tls_peers;
 pub mod waits;

@@ -17,6 +17,11 @@ impl SocketCore {
             return;
         }
         let aborting = intent == CloseIntent::Abort;
+        // An `SslSocket` in its handshake closes once encrypted (Qt's
+        // `pendingClose`), so that what was written gets there.
+        if !aborting && self.tls_defers_close() {
+            return;
+        }
         if !aborting && matches!(state, SocketState::HostLookup | SocketState::Connecting) {
             // The connect completes first, then the graceful close runs.
             self.d.borrow_mut().close = CloseIntent::Pending;
@@ -34,7 +39,8 @@ impl SocketCore {
             }
             let pending = {
                 let d = self.d.borrow();
-                d.stream.is_some() && !d.write_buf.is_empty()
+                d.stream.is_some()
+                    && (!d.write_buf.is_empty() || d.tls().is_some_and(|t| t.close_pending()))
             };
             if pending {
                 // The flush finishes the close (see `flush_now`).
@@ -62,6 +68,7 @@ impl SocketCore {
         self.stop_connecting();
         self.sig.state_changed.emit(&SocketState::Unconnected);
         self.sig.emit_read_channel_finished();
+        self.tls_session_closed();
         if matches!(previous, SocketState::Connected | SocketState::Closing) {
             self.sig.disconnected.emit(&());
         }

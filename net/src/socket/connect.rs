@@ -58,6 +58,8 @@ impl SocketCore {
         // reconnect after a remote close or a refusal no longer reports
         // the old one.
         self.set_error(SocketError::Unknown, text::UNKNOWN);
+        // An `SslSocket` starts a new connection with no TLS state.
+        self.tls_reset_for_connect();
         // Qt: `resolveProxy`, before anything changes.
         if !self.resolve_proxy(host, port) {
             self.raise(SocketError::UnsupportedSocketOperation, text::UNSUPPORTED);
@@ -372,6 +374,12 @@ impl SocketCore {
             (d.close == CloseIntent::Pending, !d.write_buf.is_empty())
         };
         self.change_state(SocketState::Connected);
+        if self.state() != SocketState::Connected {
+            return;
+        }
+        // `connect_to_host_encrypted`: the handshake starts before
+        // `connected` (Qt: `modeChanged` comes first).
+        self.tls_connected();
         if self.state() != SocketState::Connected {
             return;
         }

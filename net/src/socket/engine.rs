@@ -60,6 +60,8 @@ struct RareSignals {
     channel_ready_read: Signal<i32>,
     channel_bytes_written: Signal<(i32, u64)>,
     proxy_authentication_required: Signal<crate::proxy::ProxyAuthenticationRequest>,
+    /// `SslSocket`'s own signals, made on first use (see `tls.rs`).
+    ssl: OnceCell<Box<crate::ssl::SslSignals>>,
 }
 
 impl RareSignals {
@@ -78,6 +80,9 @@ impl RareSignals {
         self.channel_ready_read.block_signals(block);
         self.channel_bytes_written.block_signals(block);
         self.proxy_authentication_required.block_signals(block);
+        if let Some(ssl) = self.ssl.get() {
+            ssl.block(block);
+        }
     }
 
     fn disconnect_all(&self) {
@@ -87,6 +92,9 @@ impl RareSignals {
         self.channel_ready_read.disconnect_all();
         self.channel_bytes_written.disconnect_all();
         self.proxy_authentication_required.disconnect_all();
+        if let Some(ssl) = self.ssl.get() {
+            ssl.disconnect_all();
+        }
     }
 
     fn disconnect_receiver<C: Receiver>(&self, receiver: &C) -> usize {
@@ -101,6 +109,10 @@ impl RareSignals {
             + self
                 .proxy_authentication_required
                 .disconnect_receiver(receiver)
+            + self
+                .ssl
+                .get()
+                .map_or(0, |ssl| ssl.disconnect_receiver(receiver))
     }
 }
 
@@ -154,6 +166,23 @@ impl SocketSignals {
         if let Some(rare) = self.rare.get() {
             rare.proxy_authentication_required.emit(request);
         }
+    }
+
+    /// `SslSocket`'s signals, made on first use (blocked if the socket's
+    /// signals are).
+    pub(crate) fn ssl(&self) -> &crate::ssl::SslSignals {
+        let rare = self.rare();
+        rare.ssl.get_or_init(|| {
+            let ssl = Box::<crate::ssl::SslSignals>::default();
+            ssl.block(self.state_changed.signals_blocked());
+            ssl
+        })
+    }
+
+    /// `SslSocket`'s signals if anything connected to one: emitting one
+    /// that was never made reaches nobody.
+    pub(crate) fn ssl_if_made(&self) -> Option<&crate::ssl::SslSignals> {
+        self.rare.get()?.ssl.get().map(|ssl| &**ssl)
     }
 
     pub(crate) fn emit_host_found(&self) {
@@ -335,6 +364,9 @@ pub(crate) struct Rare {
     /// (see `proxied.rs`); boxed again, so a socket without a proxy pays
     /// one pointer here.
     pub(crate) proxy: Option<Box<super::proxied::ProxyRare>>,
+    /// An `SslSocket`'s TLS layer (see `tls.rs`); boxed again, so a plain
+    /// socket pays one pointer here.
+    pub(crate) tls: Option<Box<super::tls::TlsState>>,
 }
 
 impl Default for Rare {
@@ -350,6 +382,7 @@ impl Default for Rare {
             peer_scope: String::new(),
             local_scope: String::new(),
             proxy: None,
+            tls: None,
         }
     }
 }
@@ -454,6 +487,44 @@ impl Data {
     /// The socket `bind` made and kept for the next connect.
     pub(crate) fn bound(&self) -> Option<&socket2::Socket> {
         self.rare()?.bound.as_ref()
+    }
+
+    /// The TLS layer of an `SslSocket`.
+    pub(crate) fn tls(&self) -> Option<&super::tls::TlsState> {
+        self.rare()?.tls.as_deref()
+    }
+
+    /// The TLS layer of an `SslSocket`, to change.
+    pub(crate) fn tls_mut(&mut self) -> Option<&mut super::tls::TlsState> {
+        self.rare_if_any()?.tls.as_deref_mut()
+    }
+
+    /// The parts a read moves bytes between: the OS stream, the TLS layer
+    /// (when it carries the connection) and the read buffer.
+    pub(crate) fn read_parts(
+        &mut self,
+    ) -> (
+        Option<&mut Transport>,
+        Option<&mut super::tls::TlsState>,
+        &mut LazyQueue,
+    ) {
+        let tls = self
+            .rare
+            .as_deref_mut()
+            .and_then(|r| r.tls.as_deref_mut())
+            .filter(|t| t.carries_stream());
+        (self.stream.as_mut(), tls, &mut self.read_buf)
+    }
+
+    /// The TLS layer (when it carries the connection) and the write
+    /// buffer, for a flush.
+    pub(crate) fn write_parts(&mut self) -> (Option<&mut super::tls::TlsState>, &mut LazyQueue) {
+        let tls = self
+            .rare
+            .as_deref_mut()
+            .and_then(|r| r.tls.as_deref_mut())
+            .filter(|t| t.carries_stream());
+        (tls, &mut self.write_buf)
     }
 
     /// A connect in progress.

@@ -62,7 +62,10 @@ impl SocketCore {
             let d = self.d.borrow();
             let connected = matches!(d.state, SocketState::Connected | SocketState::Closing);
             let unsent = d.stream.is_some() && !d.write_buf.is_empty();
-            if self.kind != SocketType::Tcp || !connected || !unsent {
+            // An `SslSocket`'s queue is plaintext that only its TLS layer
+            // may send: deleting it discards the queue, as Qt does.
+            let tls = d.tls().is_some_and(|t| t.carries_stream());
+            if self.kind != SocketType::Tcp || !connected || !unsent || tls {
                 return;
             }
             d.linger_timeout()

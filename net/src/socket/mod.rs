@@ -11,7 +11,9 @@
 //! - `wait`: the blocking `wait_for_*` functions, which run the same paths
 //!   without an event loop;
 //! - `linger`: a deleted socket's queued bytes still go out;
-//! - `proxied`: connecting through a SOCKS5 or HTTP `CONNECT` proxy.
+//! - `proxied`: connecting through a SOCKS5 or HTTP `CONNECT` proxy;
+//! - `tls`: an `SslSocket`'s TLS layer between the OS stream and the
+//!   buffers.
 
 mod close;
 mod connect;
@@ -23,6 +25,7 @@ mod lazy_queue;
 mod linger;
 mod proxied;
 mod proxied_udp;
+pub(crate) mod tls;
 mod transfer;
 pub(crate) mod transport;
 mod wait;

@@ -84,7 +84,17 @@ impl SocketCore {
         if self.state() != SocketState::Connected || self.kind == super::SocketType::Udp {
             return 0;
         }
+        // An `SslSocket` in its handshake reads for the handshake (see
+        // `tls.rs`); once encrypted, a short read of plaintext says
+        // nothing about the OS, so the pass reads on.
+        let short = match self.tls_read_route() {
+            None => short,
+            Some(super::tls::ReadRoute::Handshake) => return self.tls_handshake_read(),
+            Some(super::tls::ReadRoute::Nothing) => return 0,
+            Some(super::tls::ReadRoute::Plaintext) => ShortRead::ReadOn,
+        };
         let (total, end) = self.read_pass(short);
+        self.tls_after_read();
         let readable = self.d.borrow().open_mode.contains(OpenMode::READ_ONLY);
         if total > 0 && readable {
             // The end of the stream came with these bytes: should a slot
@@ -100,14 +110,19 @@ impl SocketCore {
             ReadEnd::Drained | ReadEnd::Stopped => {}
             ReadEnd::Eof => {
                 if self.state() == SocketState::Connected {
-                    // A proxy's tunnel has its own text.
-                    let text = self.remote_closed_text();
+                    // A proxy's tunnel has its own text, and so does a TLS
+                    // session the peer ended.
+                    let text = self
+                        .tls_closed_text()
+                        .unwrap_or_else(|| self.remote_closed_text());
                     self.remote_closed(SocketError::RemoteHostClosed, text.into());
                 }
             }
             ReadEnd::Failed(err) => {
                 if self.state() == SocketState::Connected {
-                    let (error, text) = from_io(Op::Read, &err);
+                    let (error, text) = self
+                        .tls_read_failed(&err)
+                        .unwrap_or_else(|| from_io(Op::Read, &err));
                     self.remote_closed(error, text);
                 }
             }
@@ -151,14 +166,19 @@ impl SocketCore {
             }
             let want = room.unwrap_or(READ_CHUNK).min(READ_CHUNK);
             let hint = d.read_hint();
-            let Some(stream) = d.stream.as_mut() else {
+            let discard = !d.open_mode.contains(OpenMode::READ_ONLY);
+            let (stream, tls, read_buf) = d.read_parts();
+            let Some(stream) = stream else {
                 return (total, ReadEnd::Stopped);
             };
-            let discard = !d.open_mode.contains(OpenMode::READ_ONLY);
             let mut offered = 0;
-            let result = d.read_buf.with_hint(hint).fill_from(want, |buf| {
+            let result = read_buf.with_hint(hint).fill_from(want, |buf| {
                 offered = buf.len();
-                stream.read(buf)
+                match tls {
+                    // Plaintext out of the TLS layer, which reads the OS.
+                    Some(tls) => tls.read_plaintext(stream, buf),
+                    None => stream.read(buf),
+                }
             });
             if discard {
                 // WriteOnly: Qt reads and drops the input.
@@ -282,7 +302,11 @@ impl SocketCore {
             return Ok(0);
         }
         let len = data.len();
-        let direct = if mode.contains(OpenMode::UNBUFFERED) && state == SocketState::Connected {
+        // An `SslSocket`'s bytes always go through the TLS layer.
+        let direct = if mode.contains(OpenMode::UNBUFFERED)
+            && state == SocketState::Connected
+            && !self.tls_carries_stream()
+        {
             self.write_direct(&data)?
         } else {
             0
@@ -339,6 +363,9 @@ impl SocketCore {
     /// re-registration to hear of the room again. Totals are the same;
     /// `bytes_written` may come in fewer, larger steps.
     pub(crate) fn flush_now(&self) -> usize {
+        if self.tls_carries_stream() {
+            return self.tls_flush();
+        }
         let mut total = 0;
         loop {
             if !matches!(self.state(), SocketState::Connected | SocketState::Closing) {
@@ -387,7 +414,7 @@ impl SocketCore {
         total
     }
 
-    fn emit_bytes_written(&self, n: u64) {
+    pub(crate) fn emit_bytes_written(&self, n: u64) {
         if !self.in_bytes_written.replace(true) {
             let _reset = Reset(&self.in_bytes_written);
             self.sig.bytes_written.emit(&n);
@@ -418,7 +445,7 @@ impl Drop for ReadAgainOnUnwind<'_> {
 }
 
 /// Clears a "slot running" flag when the emission ends, or unwinds.
-struct Reset<'a>(&'a Cell<bool>);
+pub(crate) struct Reset<'a>(pub(crate) &'a Cell<bool>);
 
 impl Drop for Reset<'_> {
     fn drop(&mut self) {

@@ -53,7 +53,7 @@ pub(crate) struct Ready {
 }
 
 /// When a wait gives up: `None` waits forever.
-fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
+pub(super) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(|t| Instant::now().checked_add(t))
 }
 
@@ -275,7 +275,7 @@ impl SocketCore {
 
     /// Runs one wait step while connected: flushes and reads as the fd
     /// allows. Returns (bytes read, bytes written), or `None` on timeout.
-    fn wait_step(&self, deadline: Option<Instant>) -> Option<(usize, usize)> {
+    pub(super) fn wait_step(&self, deadline: Option<Instant>) -> Option<(usize, usize)> {
         let left = remaining(deadline);
         if left == Some(Duration::ZERO) {
             return None;
@@ -289,7 +289,7 @@ impl SocketCore {
                 // the stream's).
                 read: d.state == SocketState::Connected
                     && matches!(d.read_side, ReadSide::Ready | ReadSide::Drained),
-                write: !d.write_buf.is_empty(),
+                write: !d.write_buf.is_empty() || d.tls().is_some_and(|t| t.wants_write()),
             }
         };
         let ready = match self.wait_fd(want, left) {
@@ -326,7 +326,7 @@ impl SocketCore {
 
     /// The other waits first finish a lookup or connect in progress, as
     /// Qt's do; `false` if that fails.
-    fn connect_first(&self, timeout: Option<Duration>) -> bool {
+    pub(super) fn connect_first(&self, timeout: Option<Duration>) -> bool {
         match self.state() {
             SocketState::HostLookup | SocketState::Connecting => self.wait_for_connected(timeout),
             _ => true,

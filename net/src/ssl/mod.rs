@@ -19,11 +19,18 @@
 //! # Ok::<(), sigloop_net::ssl::SslParseError>(())
 //! ```
 
+mod alert;
 mod certificate;
+mod cipher;
+pub(crate) mod configuration;
 mod der;
 mod error;
+mod handshake;
+pub(crate) mod interim_verify;
 mod key;
 mod pem;
+mod server;
+mod socket;
 mod system;
 pub(crate) mod verify;
 
@@ -31,3 +38,12 @@ pub use certificate::{AlternativeNameType, DigestAlgorithm, SslCertificate, Subj
 pub use error::{SslError, SslErrorKind, SslParseError};
 pub use key::{KeyAlgorithm, KeyType, SslKey};
 pub use system::system_ca_certificates;
+
+pub use alert::{AlertLevel, AlertType};
+pub use cipher::SslCipher;
+pub use configuration::{
+    NextProtocolNegotiationStatus, PeerVerifyMode, SslConfiguration, SslProtocol,
+};
+pub use server::{SslServer, WeakSslServer};
+pub(crate) use socket::SslSignals;
+pub use socket::{Alert, PauseMode, SslMode, SslSocket, WeakSslSocket};
