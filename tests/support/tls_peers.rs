@@ -359,3 +359,149 @@ pub fn qt_errors(lines: &[String], prefix: &str) -> Vec<(i32, String)> {
         })
         .collect()
 }
+
+// ----- our client, printing what tls_client.py prints -----------------------
+
+/// What [`our_client`] does once encrypted.
+pub struct Exchange {
+    /// Sent once the socket is encrypted (nothing: close at once).
+    pub send: Vec<u8>,
+    /// What must come back before the client closes.
+    pub expect: Vec<u8>,
+}
+
+impl Exchange {
+    /// Nothing sent: the client closes once encrypted.
+    pub fn none() -> Exchange {
+        Exchange {
+            send: Vec::new(),
+            expect: Vec::new(),
+        }
+    }
+
+    /// `data` sent and the same bytes expected back (an echo server).
+    pub fn echo(data: Vec<u8>) -> Exchange {
+        Exchange {
+            expect: data.clone(),
+            send: data,
+        }
+    }
+
+    /// `lines` lines of 63 pattern bytes (printable) and a newline sent,
+    /// each line reversed expected back (`openssl s_server -rev`).
+    pub fn reversed_lines(lines: usize) -> Exchange {
+        let (mut send, mut expect) = (Vec::new(), Vec::new());
+        for i in 0..lines {
+            let line: Vec<u8> = (0..63).map(|j| b'!' + ((i * 63 + j) % 94) as u8).collect();
+            send.extend_from_slice(&line);
+            send.push(b'\n');
+            expect.extend(line.iter().rev());
+            expect.push(b'\n');
+        }
+        Exchange { send, expect }
+    }
+}
+
+/// Runs our `SslSocket` with `config` against 127.0.0.1:`port` (checking
+/// the certificate against `peer_name`, else 127.0.0.1), does `exchange`,
+/// closes, and returns the lines `tls_client.py` prints for the same
+/// events, so a test can compare them with real Qt's:
+///
+/// ```text
+/// PEER_VERIFY_ERROR <value> <name> <text>
+/// SSL_ERROR <value> <name> <text>
+/// ENCRYPTED <protocol> <cipher> <ALPN or ->
+/// ERROR <SocketError name> <error_string()>
+/// ECHO <byte count> <same|different>
+/// DONE
+/// ```
+///
+/// (`ECHO` gives no digest: the bytes are compared as they arrive.)
+/// Fails the test if the connection does not end within 60 s.
+pub fn our_client(
+    port: u16,
+    config: sigloop::ssl::SslConfiguration,
+    peer_name: Option<&str>,
+    exchange: Exchange,
+) -> Vec<String> {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use sigloop::net::SocketState;
+    use sigloop::ssl::{SslError, SslSocket};
+    use sigloop::IoDevice;
+
+    let lines = Rc::new(RefCell::new(Vec::<String>::new()));
+    let socket = SslSocket::new();
+    socket.set_ssl_configuration(config);
+    let error_line = |prefix: &str, e: &SslError| {
+        format!(
+            "{prefix} {} {:?} {}",
+            e.error() as i32,
+            e.error(),
+            e.error_string()
+        )
+    };
+    let l = lines.clone();
+    let _verify = socket
+        .peer_verify_error()
+        .connect(move |e| l.borrow_mut().push(error_line("PEER_VERIFY_ERROR", e)));
+    let l = lines.clone();
+    let _errors = socket.ssl_errors().connect(move |errors| {
+        for e in errors {
+            l.borrow_mut().push(error_line("SSL_ERROR", e));
+        }
+    });
+    let l = lines.clone();
+    let send = exchange.send;
+    let _encrypted = socket.encrypted().connect_to(&socket, move |s, _| {
+        let alpn = String::from_utf8_lossy(&s.next_negotiated_protocol()).into_owned();
+        l.borrow_mut().push(format!(
+            "ENCRYPTED {} {} {}",
+            s.session_protocol().qt_name(),
+            s.session_cipher().name(),
+            if alpn.is_empty() { "-" } else { &alpn }
+        ));
+        if send.is_empty() {
+            s.disconnect_from_host();
+        } else {
+            s.write(&send).expect("write to an encrypted socket");
+        }
+    });
+    let received = Rc::new(Cell::new(0usize));
+    let same = Rc::new(Cell::new(true));
+    let (l, got, ok) = (lines.clone(), received.clone(), same.clone());
+    let expect = exchange.expect;
+    let _read = socket.ready_read().connect_to(&socket, move |s, _| {
+        let data = s.read_all().unwrap_or_default();
+        let at = got.get();
+        let end = (at + data.len()).min(expect.len());
+        if data.len() > end - at || data[..end - at] != expect[at..end] {
+            ok.set(false);
+        }
+        got.set(at + data.len());
+        if got.get() >= expect.len() {
+            l.borrow_mut().push(format!(
+                "ECHO {} {}",
+                got.get(),
+                if ok.get() { "same" } else { "different" }
+            ));
+            s.disconnect_from_host();
+        }
+    });
+    let l = lines.clone();
+    let _error = socket.error_occurred().connect_to(&socket, move |s, e| {
+        l.borrow_mut()
+            .push(format!("ERROR {} {}", e.qt_name(), s.error_string()));
+    });
+    match peer_name {
+        Some(name) => socket.connect_to_host_encrypted_with_name("127.0.0.1", port, name),
+        None => socket.connect_to_host_encrypted("127.0.0.1", port),
+    }
+    super::waits::run_until_within("our TLS client to finish", PEER_STEP, || {
+        socket.state() == SocketState::Unconnected
+    });
+    lines.borrow_mut().push("DONE".to_owned());
+    let out = lines.borrow().clone();
+    out
+}
