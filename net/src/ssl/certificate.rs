@@ -840,6 +840,23 @@ mod tests {
         );
     }
 
+    /// The fields Qt's QDebug prints; the MD5 digest in base64 as Qt
+    /// prints it (`digest().toBase64()`).
+    #[test]
+    fn debug_shows_qts_fields() {
+        let ca = SslCertificate::from_pem(include_bytes!("testdata/doc-ca.crt")).unwrap();
+        let text = format!("{ca:?}");
+        for part in [
+            "version: 3",
+            "serial_number: \"10:00\"",
+            "digest: \"HWoxQ8O8LqyXtc4Ud1UH/Q==\"",
+            "issuer: \"sigloop doc CA\"",
+            "subject: \"sigloop doc CA\"",
+        ] {
+            assert!(text.contains(part), "{part} missing from {text}");
+        }
+    }
+
     #[test]
     fn garbage_is_an_error() {
         assert!(SslCertificate::from_der(b"").is_err());

@@ -526,3 +526,45 @@ SjVv13xxZuVrjLtzHTl6F/ij2rSojegPtg==
         ));
     }
 }
+
+#[cfg(test)]
+mod rsa_tests {
+    use super::*;
+
+    // Throwaway keys made with `openssl genrsa -traditional` and
+    // `openssl pkey` (PKCS#8) for these tests only.
+    const PKCS1_2048: &str = include_str!("testdata/rsa2048-pkcs1.key");
+    const PKCS8_2048: &str = include_str!("testdata/rsa2048-pkcs8.key");
+    const PKCS1_1024: &str = include_str!("testdata/rsa1024-pkcs1.key");
+
+    /// Qt 6.11 reads these as RSA, 2048 bits, and writes PKCS#1 back.
+    #[test]
+    fn rsa_keys_read_in_both_structures() {
+        let pkcs1 = SslKey::from_pem(PKCS1_2048.as_bytes()).unwrap();
+        assert_eq!(
+            (pkcs1.algorithm(), pkcs1.length()),
+            (KeyAlgorithm::Rsa, 2048)
+        );
+        assert_eq!(pkcs1.to_pem(), PKCS1_2048);
+        assert!(matches!(pkcs1.to_rustls(), Some(PrivateKeyDer::Pkcs1(_))));
+        assert_eq!(SslKey::from_der(pkcs1.to_der()).unwrap(), pkcs1);
+
+        let pkcs8 = SslKey::from_pem(PKCS8_2048.as_bytes()).unwrap();
+        assert_eq!(
+            (pkcs8.algorithm(), pkcs8.length()),
+            (KeyAlgorithm::Rsa, 2048)
+        );
+        assert!(matches!(pkcs8.to_rustls(), Some(PrivateKeyDer::Pkcs8(_))));
+        assert_ne!(pkcs8, pkcs1, "same key, other structure");
+    }
+
+    /// Qt (OpenSSL) takes a 1024-bit RSA key; ring does not sign with
+    /// one, so sigloop says so when the key is read.
+    #[test]
+    fn short_rsa_keys_are_refused_with_a_reason() {
+        match SslKey::from_pem(PKCS1_1024.as_bytes()) {
+            Err(SslParseError::Unsupported(reason)) => assert!(!reason.is_empty()),
+            other => panic!("expected Unsupported, got {other:?}"),
+        }
+    }
+}

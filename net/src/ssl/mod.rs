@@ -4,7 +4,8 @@
 //! certificates and Qt's view of their fields), [`SslKey`] (private and
 //! public keys), [`SslError`] / [`SslErrorKind`] (Qt's verification
 //! errors, values and texts) and the system's CA certificates
-//! ([`system_ca_certificates`]).
+//! ([`system_ca_certificates`]), and [`verify_chain`], which verifies a
+//! chain and reports every error as Qt does.
 //!
 //! Why ring: it builds with the C compiler every machine has, where
 //! rustls' default provider (aws-lc-rs) needs cmake.
@@ -26,6 +27,7 @@ pub(crate) mod configuration;
 mod der;
 mod error;
 mod handshake;
+mod host_name;
 pub(crate) mod interim_verify;
 mod key;
 mod pem;
@@ -47,3 +49,4 @@ pub use configuration::{
 pub use server::{SslServer, WeakSslServer};
 pub(crate) use socket::SslSignals;
 pub use socket::{Alert, PauseMode, SslMode, SslSocket, WeakSslSocket};
+pub use verify::{verify_chain, VerifyPurpose};
