@@ -154,7 +154,10 @@ fn main() -> ExitCode {
         socket.set_socket_option(SocketOption::LowDelay, 1);
     });
     let _failed = server.error_occurred().connect(|(socket, error)| {
-        eprintln!("tls_echo_server: connection failed: {error}: {}", socket.error_string());
+        eprintln!(
+            "tls_echo_server: connection failed: {error}: {}",
+            socket.error_string()
+        );
     });
     // As in Qt, the server owns every socket it hands out until the socket
     // is deleted, so the slot keeps no handle of its own.
