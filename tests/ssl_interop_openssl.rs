@@ -323,13 +323,34 @@ fn missing_client_certificate() {
     );
     assert!(qt.wait_exit().success(), "{}", qt.transcript());
     let theirs = qt.lines();
-    let error_name = |lines: &[String]| {
-        line(lines, "ERROR ").map(|l| l.split(' ').nth(1).unwrap_or("").to_owned())
+    // In TLS 1.3 the client's handshake ends before the server has read
+    // its (empty) certificate: both clients are encrypted, then fail on
+    // the server's certificate_required alert with a read error. The text
+    // after "Error while reading: " is the TLS library's own (OpenSSL's
+    // for Qt). Qt then also reports RemoteHostClosedError for the close
+    // that follows; we report the first error only (a difference the
+    // report of this work names).
+    let first_error = |lines: &[String]| {
+        line(lines, "ERROR ").map(|l| {
+            let mut parts = l.splitn(3, ' ');
+            let (_, name, text) = (parts.next(), parts.next(), parts.next());
+            (
+                name.unwrap_or("").to_owned(),
+                text.unwrap_or("").starts_with("Error while reading: "),
+            )
+        })
     };
+    assert!(line(&ours, "ENCRYPTED ").is_some(), "{ours:?}");
+    assert!(line(&theirs, "ENCRYPTED ").is_some(), "{theirs:?}");
     assert!(line(&ours, "ECHO").is_none(), "{ours:?}");
     assert_eq!(
-        error_name(&ours),
-        error_name(&theirs),
+        first_error(&ours),
+        Some(("SslInternalError".to_owned(), true)),
+        "{ours:?}"
+    );
+    assert_eq!(
+        first_error(&ours),
+        first_error(&theirs),
         "ours {ours:?}, Qt's {theirs:?}"
     );
 }
