@@ -14,18 +14,15 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use sigloop::net::SocketState;
 use sigloop::ssl::{PeerVerifyMode, SslConfiguration, SslErrorKind, SslProtocol, SslSocket};
-use sigloop::IoDevice;
 
 use support::certs::Pki;
 use support::peers;
 use support::tls::{client_config, server_config, TestServer};
 use support::tls_peers::{
-    openssl_client, our_client, payload, qt_errors, qt_tls_client, Exchange, OpensslServer,
-    PeerProcess, PEER_STEP,
+    echo_until_exit, openssl_client, our_client, payload, qt_errors, qt_tls_client, Exchange,
+    OpensslServer, PeerProcess,
 };
-use support::waits::run_until_within;
 
 /// 16 MiB of `openssl s_server -rev` lines (64 bytes each).
 const LINES_16_MIB: usize = 16 * 1024 * 1024 / 64;
@@ -367,20 +364,7 @@ fn serve_echo(
 ) -> (PeerProcess, Vec<SslSocket>) {
     let server = TestServer::start(config);
     let mut client = start(server.port());
-    let mut echoed = std::collections::HashMap::<usize, usize>::new();
-    run_until_within("the client to finish", PEER_STEP, || {
-        for (i, socket) in server.accepted.borrow().iter().enumerate() {
-            let data = socket.read_all().unwrap_or_default();
-            if !data.is_empty() {
-                socket.write(&data).expect("echo");
-                *echoed.entry(i).or_default() += data.len();
-            }
-            if echoed.get(&i) == Some(&total) && socket.state() == SocketState::Connected {
-                socket.disconnect_from_host();
-            }
-        }
-        client.exited()
-    });
+    echo_until_exit(&server, &mut client, Some(total));
     let accepted = server.accepted.borrow().clone();
     (client, accepted)
 }

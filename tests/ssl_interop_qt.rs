@@ -17,16 +17,14 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use sigloop::ssl::{PeerVerifyMode, SslConfiguration, SslErrorKind};
-use sigloop::IoDevice;
 
 use support::certs::Pki;
 use support::peers;
 use support::tls::{chain_config, client_config, server_config, TestServer};
 use support::tls_peers::{
-    our_client, qt_errors, qt_tls_client, Exchange, OpensslServer, PeerProcess, QtTlsServer,
-    PEER_STEP,
+    echo_until_exit, our_client, qt_errors, qt_tls_client, Exchange, OpensslServer, PeerProcess,
+    QtTlsServer,
 };
-use support::waits::run_until_within;
 
 /// What the real Qt client printed against a server.
 struct QtOutcome {
@@ -330,15 +328,7 @@ fn qt_client_against_ours(
             ));
         });
     let mut client: PeerProcess = qt_tls_client(python, server.port(), args);
-    run_until_within("the Qt client to finish", PEER_STEP, || {
-        for socket in server.accepted.borrow().iter() {
-            let data = socket.read_all().unwrap_or_default();
-            if !data.is_empty() {
-                socket.write(&data).expect("echo");
-            }
-        }
-        client.exited()
-    });
+    echo_until_exit(&server, &mut client, None);
     assert!(client.wait_exit().success(), "{}", client.transcript());
     let lines = client.lines();
     let errors = errors.borrow().clone();

@@ -505,3 +505,36 @@ pub fn our_client(
     let out = lines.borrow().clone();
     out
 }
+
+// ----- our SslServer echoing for a peer client ---------------------------------
+
+/// Runs the loop with `server` (`support::tls`) echoing every connection
+/// it handed out, until `client` exits. With `Some(total)`, each
+/// connection is closed once `total` bytes went back (for clients such as
+/// `openssl s_client -quiet` that stay until the server closes).
+pub fn echo_until_exit(
+    server: &super::tls::TestServer,
+    client: &mut PeerProcess,
+    close_after: Option<usize>,
+) {
+    use sigloop::net::SocketState;
+    use sigloop::IoDevice;
+
+    let mut echoed = Vec::<usize>::new();
+    super::waits::run_until_within("the peer client to finish", PEER_STEP, || {
+        for (i, socket) in server.accepted.borrow().iter().enumerate() {
+            if echoed.len() <= i {
+                echoed.push(0);
+            }
+            let data = socket.read_all().unwrap_or_default();
+            if !data.is_empty() {
+                socket.write(&data).expect("echo");
+                echoed[i] += data.len();
+            }
+            if close_after == Some(echoed[i]) && socket.state() == SocketState::Connected {
+                socket.disconnect_from_host();
+            }
+        }
+        client.exited()
+    });
+}
