@@ -34,46 +34,15 @@ import argparse
 import hashlib
 import os
 import sys
-import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QByteArray, QCoreApplication  # noqa: E402
-from PySide6.QtNetwork import (  # noqa: E402
-    QAbstractSocket,
-    QSsl,
-    QSslCertificate,
-    QSslConfiguration,
-    QSslKey,
-    QSslSocket,
-)
+from PySide6.QtCore import QCoreApplication  # noqa: E402
+from PySide6.QtNetwork import QAbstractSocket, QSslSocket  # noqa: E402
 
-PROTOCOLS = {"tls1.2": QSsl.SslProtocol.TlsV1_2, "tls1.3": QSsl.SslProtocol.TlsV1_3}
+from tls_common import add_options, configure, require_tls, say, watchdog  # noqa: E402
 
-
-def say(*parts):
-    print(" ".join(str(p) for p in parts), flush=True)
-
-
-def watchdog(seconds):
-    """Ends the process after `seconds` whatever the Qt loop is doing."""
-
-    def expire():
-        print(f"tls_client.py: watchdog expired after {seconds} s", file=sys.stderr, flush=True)
-        os._exit(3)
-
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
-
-
-def load_key(path):
-    data = QByteArray(open(path, "rb").read())
-    for algorithm in (QSsl.KeyAlgorithm.Ec, QSsl.KeyAlgorithm.Rsa):
-        key = QSslKey(data, algorithm, QSsl.EncodingFormat.Pem)
-        if not key.isNull():
-            return key
-    sys.exit(f"tls_client.py: no EC or RSA private key in {path}")
+NAME = "tls_client.py"
 
 
 def payload(n):
@@ -87,33 +56,18 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--peer-name", default="")
-    ap.add_argument("--ca")
-    ap.add_argument("--cert")
-    ap.add_argument("--key")
-    ap.add_argument("--alpn")
-    ap.add_argument("--protocol", choices=sorted(PROTOCOLS))
+    add_options(ap)
     ap.add_argument("--bytes", type=int, default=0)
     ap.add_argument("--ignore-errors", action="store_true")
-    ap.add_argument("--watchdog", type=float, default=120.0)
     args = ap.parse_args()
-    watchdog(args.watchdog)
+    watchdog(NAME, args.watchdog)
 
     app = QCoreApplication(sys.argv[:1])
-    if not QSslSocket.supportsSsl():
-        print("tls_client.py: this Qt cannot do TLS (QSslSocket::supportsSsl() is false)", file=sys.stderr, flush=True)
-        os._exit(4)
+    require_tls(NAME)
 
     sock = QSslSocket()
     config = sock.sslConfiguration()
-    if args.ca:
-        config.setCaCertificates(QSslCertificate.fromPath(args.ca, QSsl.EncodingFormat.Pem))
-    if args.cert:
-        config.setLocalCertificateChain(QSslCertificate.fromPath(args.cert, QSsl.EncodingFormat.Pem))
-        config.setPrivateKey(load_key(args.key))
-    if args.alpn:
-        config.setAllowedNextProtocols([QByteArray(p.encode()) for p in args.alpn.split(",")])
-    if args.protocol:
-        config.setProtocol(PROTOCOLS[args.protocol])
+    configure(NAME, config, args)
     sock.setSslConfiguration(config)
 
     data = payload(args.bytes)

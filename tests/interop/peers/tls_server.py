@@ -34,48 +34,22 @@ import argparse
 import hashlib
 import os
 import sys
-import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QByteArray, QCoreApplication  # noqa: E402
+from PySide6.QtCore import QCoreApplication  # noqa: E402
 from PySide6.QtNetwork import (  # noqa: E402
     QAbstractSocket,
     QHostAddress,
-    QSsl,
     QSslCertificate,
     QSslConfiguration,
-    QSslKey,
     QSslServer,
     QSslSocket,
 )
 
-PROTOCOLS = {"tls1.2": QSsl.SslProtocol.TlsV1_2, "tls1.3": QSsl.SslProtocol.TlsV1_3}
+from tls_common import add_options, configure, require_tls, say, watchdog  # noqa: E402
 
-
-def say(*parts):
-    print(" ".join(str(p) for p in parts), flush=True)
-
-
-def watchdog(seconds):
-    """Ends the process after `seconds` whatever the Qt loop is doing."""
-
-    def expire():
-        print(f"tls_server.py: watchdog expired after {seconds} s", file=sys.stderr, flush=True)
-        os._exit(3)
-
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
-
-
-def load_key(path):
-    data = QByteArray(open(path, "rb").read())
-    for algorithm in (QSsl.KeyAlgorithm.Ec, QSsl.KeyAlgorithm.Rsa):
-        key = QSslKey(data, algorithm, QSsl.EncodingFormat.Pem)
-        if not key.isNull():
-            return key
-    sys.exit(f"tls_server.py: no EC or RSA private key in {path}")
+NAME = "tls_server.py"
 
 
 def describe(sock):
@@ -88,33 +62,21 @@ def describe(sock):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
-    ap.add_argument("--ca")
+    add_options(ap)
     ap.add_argument("--verify-client", action="store_true")
-    ap.add_argument("--alpn")
-    ap.add_argument("--protocol", choices=sorted(PROTOCOLS))
-    ap.add_argument("--watchdog", type=float, default=120.0)
     args = ap.parse_args()
-    watchdog(args.watchdog)
+    if not (args.cert and args.key):
+        ap.error("--cert and --key are required")
+    watchdog(NAME, args.watchdog)
 
     app = QCoreApplication(sys.argv[:1])
-    if not QSslSocket.supportsSsl():
-        print("tls_server.py: this Qt cannot do TLS (QSslSocket::supportsSsl() is false)", file=sys.stderr, flush=True)
-        os._exit(4)
+    require_tls(NAME)
 
     config = QSslConfiguration.defaultConfiguration()
-    config.setLocalCertificateChain(QSslCertificate.fromPath(args.cert, QSsl.EncodingFormat.Pem))
-    config.setPrivateKey(load_key(args.key))
-    if args.ca:
-        config.setCaCertificates(QSslCertificate.fromPath(args.ca, QSsl.EncodingFormat.Pem))
+    configure(NAME, config, args)
     config.setPeerVerifyMode(
         QSslSocket.PeerVerifyMode.VerifyPeer if args.verify_client else QSslSocket.PeerVerifyMode.VerifyNone
     )
-    if args.alpn:
-        config.setAllowedNextProtocols([QByteArray(p.encode()) for p in args.alpn.split(",")])
-    if args.protocol:
-        config.setProtocol(PROTOCOLS[args.protocol])
 
     server = QSslServer()
     server.setSslConfiguration(config)
@@ -162,7 +124,7 @@ def main():
     server.errorOccurred.connect(on_server_error)
     server.pendingConnectionAvailable.connect(on_pending)
     if not server.listen(QHostAddress(QHostAddress.SpecialAddress.LocalHost), 0):
-        print(f"tls_server.py: listen failed: {server.errorString()}", file=sys.stderr, flush=True)
+        print(f"{NAME}: listen failed: {server.errorString()}", file=sys.stderr, flush=True)
         os._exit(1)
     say("listening on", server.serverPort())
     code = app.exec()
