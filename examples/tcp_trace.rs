@@ -9,6 +9,8 @@
 //!      <(cargo run -q --example tcp_trace -- --netns | sed -E 's/^ +[0-9]+ms //')
 //! diff <(sed -E 's/^ +[0-9]+ms //' tests/oracle/qt-6.12-proxy-loopback.txt) \
 //!      <(cargo run -q --example tcp_trace -- --proxy | sed -E 's/^ +[0-9]+ms //')
+//! diff <(sed -E 's/^ +[0-9]+ms //' tests/oracle/qt-6.12-tls-loopback.txt) \
+//!      <(cargo run -q --example tcp_trace -- --tls | sed -E 's/^ +[0-9]+ms //')
 //! ```
 //!
 //! Expect differences only in numbers the kernel or the machine decides
@@ -17,7 +19,8 @@
 //!
 //! Options: `--netns` runs the scenarios of the namespace file (as root:
 //! each runs in its own `unshare -n`, only `lo` up); `--proxy` the proxy
-//! scenarios (SOCKS5 and HTTP `CONNECT` against scripted proxies); `--only a,b` picks
+//! scenarios (SOCKS5 and HTTP `CONNECT` against scripted proxies); `--tls` the
+//! TLS scenarios (`SslSocket`); `--only a,b` picks
 //! scenarios by name. The descriptor-exhaustion scenarios run in a child
 //! under a 256-descriptor limit.
 
@@ -54,6 +57,17 @@ fn main() -> ExitCode {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|list| list.split(',').map(str::to_owned).collect());
+    if args.iter().any(|a| a == "--tls") {
+        for scenario in support::tls_scenarios::tls() {
+            if only
+                .as_ref()
+                .is_none_or(|names| names.iter().any(|n| n == scenario.name))
+            {
+                print!("{}", (scenario.run)().to_oracle_block());
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
     let chosen = if proxy {
         support::proxy_scenarios::proxy()
     } else if netns {

@@ -24,4 +24,5 @@ pub mod recorder;
 pub mod scenarios;
 pub mod tls;
 pub mod tls_peers;
+pub mod tls_scenarios;
 pub mod waits;

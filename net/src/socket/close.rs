@@ -55,6 +55,7 @@ impl SocketCore {
     /// `Unconnected`, `read_channel_finished`, and `disconnected` if the
     /// socket had been connected.
     pub(crate) fn finish_close(&self) {
+        self.tls_drain_unread();
         let previous = {
             let mut d = self.d.borrow_mut();
             let previous = d.state;

@@ -42,7 +42,7 @@ use sigloop_core::EventDispatcher;
 use super::engine::{ReadSide, SocketCore, WORK_FLUSH, WORK_READ};
 use super::transport::Transport;
 use super::{from_io, Failure, Op, SocketError, SocketState};
-use crate::ssl::interim_verify::{verify_chain, VerifyPurpose};
+use crate::ssl::{verify_chain, VerifyPurpose};
 use crate::ssl::{
     AlertLevel, AlertType, PeerVerifyMode, SslCertificate, SslCipher, SslConfiguration, SslError,
     SslErrorKind, SslMode, SslProtocol,
@@ -623,7 +623,13 @@ impl SocketCore {
             let mut guard = self.d.borrow_mut();
             let (stream, tls, _) = guard.read_parts();
             if let (Some(stream), Some(conn)) = (stream, tls.and_then(|t| t.conn.as_mut())) {
-                let _ = conn.write_tls(&mut Os(stream));
+                // What rustls queued before the alert goes first.
+                while conn.wants_write() {
+                    match conn.write_tls(&mut Os(stream)) {
+                        Ok(n) if n > 0 => {}
+                        _ => break,
+                    }
+                }
             }
         }
         self.announce_alert_received(&err);
@@ -683,6 +689,9 @@ impl SocketCore {
     /// `peer_verify_error` per error, `ssl_errors`, then `encrypted` or
     /// the failure. A slot that closes the socket ends it there.
     fn report_verification(&self, mode: SslMode, config: &SslConfiguration, errors: Vec<SslError>) {
+        // A slot that panics on the way does not leave the handshake
+        // hanging: the next pass settles it as `resume` would.
+        let _settle = SettleOnUnwind(self);
         let connected = || self.state() == SocketState::Connected;
         if let (true, Some(first)) = (config.handshake_must_interrupt_on_error(), errors.first()) {
             self.with_tls(|t| t.continue_interrupted = false);
@@ -756,13 +765,15 @@ impl SocketCore {
                 std::mem::take(&mut t.pending_close)
             })
         };
+        // Scheduled before the signal: a slot that panics leaves the
+        // queued data and the plaintext that came along to the loop.
+        self.schedule(WORK_FLUSH | WORK_READ);
         if let Some(sig) = self.sig.ssl_if_made() {
             sig.encrypted.emit(&());
         }
         if self.state() != SocketState::Connected {
             return;
         }
-        self.schedule(WORK_FLUSH | WORK_READ);
         if pending_close {
             self.disconnect_from_host();
         }
@@ -772,15 +783,29 @@ impl SocketCore {
     /// paused on its errors: encrypted if they are ignored now, else the
     /// failure.
     pub(crate) fn tls_resume(&self) {
+        self.settle_later(Phase::Paused);
+    }
+
+    /// From the loop: a handshake done at the TLS level that still
+    /// stands in `phase` becomes encrypted if its errors are ignored (or
+    /// need not be verified), else fails.
+    fn settle_later(&self, phase: Phase) {
         let this = self.this.clone();
         EventDispatcher::post(move || {
             let Some(core) = this.upgrade() else {
                 return;
             };
-            let paused = core
-                .with_tls(|t| (t.phase == Phase::Paused).then(|| t.errors_ignored()))
+            if core.state() != SocketState::Connected {
+                return;
+            }
+            let settled = core
+                .with_tls(|t| {
+                    let verify = must_verify(t.config.peer_verify_mode(), t.mode);
+                    (t.phase == phase && t.established)
+                        .then(|| t.errors_ignored() || !verify || t.errors.is_empty())
+                })
                 .flatten();
-            match paused {
+            match settled {
                 Some(true) => core.tls_encrypted(),
                 Some(false) => core.verification_failed(),
                 None => {}
@@ -824,6 +849,34 @@ impl SocketCore {
         });
         if announce == Some(true) {
             self.announce_close_notify_sent();
+        }
+    }
+
+    /// Before an `SslSocket` closes its OS socket: reads and drops what
+    /// the OS holds unread. A TLS peer sends unasked (TLS 1.3 session
+    /// tickets after the handshake), and closing a socket with unread
+    /// bytes makes Linux reset the connection and throw away what is
+    /// still queued to send, the close_notify and the last data with it.
+    /// A peer that sends after this still meets a reset.
+    pub(crate) fn tls_drain_unread(&self) {
+        /// Reads at most this many times (a peer flooding us must not
+        /// hold the close).
+        const MAX_READS: usize = 64;
+        let mut d = self.d.borrow_mut();
+        if d.tls().is_none() {
+            return;
+        }
+        let Some(stream) = d.stream.as_mut() else {
+            return;
+        };
+        let mut scratch = [0u8; 16 * 1024];
+        for _ in 0..MAX_READS {
+            match stream.read(&mut scratch) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
         }
     }
 
@@ -1012,6 +1065,17 @@ impl SocketCore {
                 self.wait_timed_out();
                 return false;
             }
+        }
+    }
+}
+
+/// See [`SocketCore::report_verification`].
+struct SettleOnUnwind<'a>(&'a SocketCore);
+
+impl Drop for SettleOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.settle_later(Phase::Handshaking);
         }
     }
 }

@@ -133,9 +133,40 @@ pub enum DigestAlgorithm {
 /// assert_eq!(SslCertificate::from_der(certificate.to_der())?, certificate);
 /// # Ok::<(), sigloop_net::ssl::SslParseError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct SslCertificate {
-    der: Arc<[u8]>,
+    inner: Arc<Inner>,
+}
+
+/// The DER, and what path building compares most often, read once.
+struct Inner {
+    der: Box<[u8]>,
+    /// Subject and issuer names in OpenSSL's canonical form.
+    subject: CanonicalName,
+    issuer: CanonicalName,
+    /// Names match and the key identifiers agree (OpenSSL's
+    /// `check_issued(x, x)`, key usage not considered).
+    self_issued: bool,
+    /// `self_issued` and key usage allows signing certificates (OpenSSL's
+    /// `EXFLAG_SS`, Qt's `isSelfSigned()`).
+    self_signed: bool,
+    /// Validity, seconds since the Unix epoch.
+    not_before: i64,
+    not_after: i64,
+}
+
+impl PartialEq for SslCertificate {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner) || self.inner.der == other.inner.der
+    }
+}
+
+impl Eq for SslCertificate {}
+
+impl std::hash::Hash for SslCertificate {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner.der.hash(state);
+    }
 }
 
 impl SslCertificate {
@@ -162,7 +193,47 @@ impl SslCertificate {
                 rest.len()
             )));
         }
-        Ok(SslCertificate { der: der.into() })
+        Ok(Self::from_checked_der(der))
+    }
+
+    /// A certificate from DER that parsed as exactly one certificate.
+    fn from_checked_der(der: &[u8]) -> Self {
+        let parsed = match X509Certificate::from_der(der) {
+            Ok((_, parsed)) => parsed,
+            Err(e) => unreachable!("the caller parsed this DER: {e}"),
+        };
+        let subject = canonical_name(parsed.subject());
+        let issuer = canonical_name(parsed.issuer());
+        let self_issued =
+            subject == issuer && super::verify::key_identifiers_match(&parsed, &parsed);
+        let validity = parsed.validity();
+        let inner = Inner {
+            der: der.into(),
+            self_signed: self_issued && super::verify::may_sign_certificates(&parsed),
+            self_issued,
+            not_before: validity.not_before.timestamp(),
+            not_after: validity.not_after.timestamp(),
+            subject,
+            issuer,
+        };
+        SslCertificate {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The subject name in OpenSSL's canonical form.
+    pub(crate) fn canonical_subject(&self) -> &CanonicalName {
+        &self.inner.subject
+    }
+
+    /// The issuer name in OpenSSL's canonical form.
+    pub(crate) fn canonical_issuer(&self) -> &CanonicalName {
+        &self.inner.issuer
+    }
+
+    /// OpenSSL's `check_issued(x, x)`: self-issued, key usage aside.
+    pub(crate) fn is_self_issued(&self) -> bool {
+        self.inner.self_issued
     }
 
     /// Reads every certificate of concatenated DER certificates.
@@ -189,9 +260,7 @@ impl SslCertificate {
             let (rest, _) = X509Certificate::from_der(der)
                 .map_err(|e| SslParseError::Der(format!("certificate {}: {e}", out.len() + 1)))?;
             let used = der.len() - rest.len();
-            out.push(SslCertificate {
-                der: der[..used].into(),
-            });
+            out.push(Self::from_checked_der(&der[..used]));
             der = rest;
         }
         if out.is_empty() {
@@ -294,7 +363,7 @@ impl SslCertificate {
     /// # Ok::<(), sigloop_net::ssl::SslParseError>(())
     /// ```
     pub fn to_der(&self) -> &[u8] {
-        &self.der
+        &self.inner.der
     }
 
     /// The certificate as PEM (`CERTIFICATE`, 64-column lines).
@@ -310,13 +379,13 @@ impl SslCertificate {
     /// # Ok::<(), sigloop_net::ssl::SslParseError>(())
     /// ```
     pub fn to_pem(&self) -> String {
-        pem::encode("CERTIFICATE", &self.der)
+        pem::encode("CERTIFICATE", &self.inner.der)
     }
 
     /// The parsed certificate. The constructors checked that the DER
     /// parses, and parsing is deterministic.
     pub(crate) fn x509(&self) -> X509Certificate<'_> {
-        match X509Certificate::from_der(&self.der) {
+        match X509Certificate::from_der(&self.inner.der) {
             Ok((_, parsed)) => parsed,
             Err(e) => unreachable!("SslCertificate holds DER that parsed: {e}"),
         }
@@ -555,7 +624,7 @@ impl SslCertificate {
     /// # Ok::<(), sigloop_net::ssl::SslParseError>(())
     /// ```
     pub fn effective_date(&self) -> SystemTime {
-        system_time(self.x509().validity().not_before.timestamp())
+        system_time(self.inner.not_before)
     }
 
     /// When the certificate stops being valid (notAfter).
@@ -572,7 +641,7 @@ impl SslCertificate {
     /// # Ok::<(), sigloop_net::ssl::SslParseError>(())
     /// ```
     pub fn expiry_date(&self) -> SystemTime {
-        system_time(self.x509().validity().not_after.timestamp())
+        system_time(self.inner.not_after)
     }
 
     /// The hash of the DER encoding with `algorithm` (Qt's default is
@@ -592,14 +661,14 @@ impl SslCertificate {
     pub fn digest(&self, algorithm: DigestAlgorithm) -> Vec<u8> {
         use md5::Digest as _;
         let ring_algorithm = match algorithm {
-            DigestAlgorithm::Md5 => return md5::Md5::digest(&self.der).to_vec(),
+            DigestAlgorithm::Md5 => return md5::Md5::digest(&self.inner.der).to_vec(),
             // SHA-1 for fingerprints only, which is what this is.
             DigestAlgorithm::Sha1 => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
             DigestAlgorithm::Sha256 => &ring::digest::SHA256,
             DigestAlgorithm::Sha384 => &ring::digest::SHA384,
             DigestAlgorithm::Sha512 => &ring::digest::SHA512,
         };
-        ring::digest::digest(ring_algorithm, &self.der)
+        ring::digest::digest(ring_algorithm, &self.inner.der)
             .as_ref()
             .to_vec()
     }
@@ -619,7 +688,7 @@ impl SslCertificate {
     /// # Ok::<(), sigloop_net::ssl::SslParseError>(())
     /// ```
     pub fn is_self_signed(&self) -> bool {
-        super::verify::likely_issued_by(self, self)
+        self.inner.self_signed
     }
 
     /// The subject's public key.
@@ -667,6 +736,32 @@ impl fmt::Debug for SslCertificate {
             .field("expiry_date", &self.expiry_date())
             .finish()
     }
+}
+
+/// A name as OpenSSL compares names (`X509_NAME_cmp` on the canonical
+/// encoding): per RDN, its attributes as (OID, value with case folded and
+/// runs of white space made one space), sorted.
+pub(crate) type CanonicalName = Vec<Vec<(String, String)>>;
+
+pub(crate) fn canonical_name(name: &X509Name<'_>) -> CanonicalName {
+    name.iter_rdn()
+        .map(|rdn| {
+            let mut set: Vec<(String, String)> = rdn
+                .iter()
+                .map(|attribute| {
+                    let text = attribute_text(attribute);
+                    let folded = text
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase();
+                    (attribute.attr_type().to_id_string(), folded)
+                })
+                .collect();
+            set.sort();
+            set
+        })
+        .collect()
 }
 
 /// `value`'s magnitude when read as a negative two's complement number.

@@ -842,3 +842,33 @@ impl fmt::Debug for SslConfiguration {
             .finish()
     }
 }
+
+impl SslCertificate {
+    /// Verifies `chain` (the certificate first, then its issuers) against
+    /// the default configuration's CA certificates, and its name against
+    /// `host_name` when given; returns every error, in Qt's order (empty:
+    /// trusted). No purpose is checked.
+    /// Qt: `QSslCertificate::verify(certificateChain, hostName)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigloop_net::ssl::{SslCertificate, SslErrorKind};
+    /// let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// let certificate = SslCertificate::from_pem(made.cert.pem().as_bytes()).unwrap();
+    /// let errors = SslCertificate::verify(&[certificate], Some("localhost"));
+    /// assert_eq!(errors[0].error(), SslErrorKind::SelfSignedCertificate);
+    /// assert!(SslCertificate::verify(&[], None)[0].error() == SslErrorKind::UnspecifiedError);
+    /// ```
+    pub fn verify(chain: &[SslCertificate], host_name: Option<&str>) -> Vec<super::SslError> {
+        let roots = SslConfiguration::default_configuration().ca_certificates();
+        super::verify_chain(
+            chain,
+            &roots,
+            host_name,
+            super::VerifyPurpose::Any,
+            0,
+            std::time::SystemTime::now(),
+        )
+    }
+}

@@ -28,7 +28,6 @@ mod der;
 mod error;
 mod handshake;
 mod host_name;
-pub(crate) mod interim_verify;
 mod key;
 mod pem;
 mod server;
@@ -40,6 +39,7 @@ pub use certificate::{AlternativeNameType, DigestAlgorithm, SslCertificate, Subj
 pub use error::{SslError, SslErrorKind, SslParseError};
 pub use key::{KeyAlgorithm, KeyType, SslKey};
 pub use system::system_ca_certificates;
+pub use verify::{verify_chain, VerifyPurpose};
 
 pub use alert::{AlertLevel, AlertType};
 pub use cipher::SslCipher;
@@ -49,4 +49,3 @@ pub use configuration::{
 pub use server::{SslServer, WeakSslServer};
 pub(crate) use socket::SslSignals;
 pub use socket::{Alert, PauseMode, SslMode, SslSocket, WeakSslSocket};
-pub use verify::{verify_chain, VerifyPurpose};

@@ -29,6 +29,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::x509::X509Name;
 
+use super::certificate::canonical_name;
 use super::{host_name, SslCertificate, SslError, SslErrorKind};
 
 /// Which use of the certificate [`verify_chain`] checks, as OpenSSL's
@@ -461,7 +462,7 @@ fn is_self_issued(x: &X509Certificate<'_>) -> bool {
 }
 
 fn is_self_signed_parsed(link: &Link<'_>) -> bool {
-    likely_issued_by(link.certificate, link.certificate)
+    link.certificate.is_self_signed()
 }
 
 /// A critical extension OpenSSL does not process
@@ -492,55 +493,37 @@ fn has_unknown_critical_extension(x: &X509Certificate<'_>) -> bool {
 /// the subject's authority key identifier (if any) matches the issuer.
 /// Key usage is not looked at: an issuer that may not sign certificates
 /// still builds the path, and is reported later.
-fn likely_issued_by_parsed(subject: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
-    names_match(subject.issuer(), issuer.subject()) && key_identifiers_match(subject, issuer)
-}
-
 fn likely_issued(subject: &SslCertificate, issuer: &SslCertificate) -> bool {
-    likely_issued_by_parsed(&subject.x509(), &issuer.x509())
+    if subject == issuer {
+        return subject.is_self_issued();
+    }
+    // The cached names first: most candidates end here, unparsed.
+    subject.canonical_issuer() == issuer.canonical_subject()
+        && key_identifiers_match(&subject.x509(), &issuer.x509())
 }
 
 /// Whether `issuer` issued `subject` as OpenSSL's `X509_check_issued`
 /// judges before any signature check: [`likely_issued`], and the
 /// issuer's key usage (if any) allows signing certificates. With
 /// `subject == issuer` this is OpenSSL's "self-signed" (`EXFLAG_SS`).
-pub(crate) fn likely_issued_by(subject: &SslCertificate, issuer: &SslCertificate) -> bool {
-    let subject = subject.x509();
-    let issuer = issuer.x509();
-    likely_issued_by_parsed(&subject, &issuer) && may_sign_certificates(&issuer)
+fn likely_issued_by(subject: &SslCertificate, issuer: &SslCertificate) -> bool {
+    if subject == issuer {
+        return subject.is_self_signed();
+    }
+    likely_issued(subject, issuer) && may_sign_certificates(&issuer.x509())
 }
 
-/// Name equality as OpenSSL compares names: by canonical form, which
-/// ignores case and repeated spaces in string values. Equal DER is
-/// always equal.
-pub(crate) fn names_match(a: &X509Name<'_>, b: &X509Name<'_>) -> bool {
-    a.as_raw() == b.as_raw() || canonical(a) == canonical(b)
-}
-
-fn canonical(name: &X509Name<'_>) -> Vec<Vec<(String, String)>> {
-    name.iter_rdn()
-        .map(|rdn| {
-            let mut set: Vec<(String, String)> = rdn
-                .iter()
-                .map(|attribute| {
-                    let text = String::from_utf8_lossy(attribute.attr_value().data);
-                    let folded = text
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                        .to_lowercase();
-                    (attribute.attr_type().to_id_string(), folded)
-                })
-                .collect();
-            set.sort();
-            set
-        })
-        .collect()
+/// Names are equal as OpenSSL compares them (see [`canonical_name`]).
+fn names_match(a: &X509Name<'_>, b: &X509Name<'_>) -> bool {
+    a.as_raw() == b.as_raw() || canonical_name(a) == canonical_name(b)
 }
 
 /// OpenSSL's `X509_check_akid`: a key identifier or issuer serial in the
 /// subject's authority key identifier must match the issuer.
-fn key_identifiers_match(subject: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
+pub(crate) fn key_identifiers_match(
+    subject: &X509Certificate<'_>,
+    issuer: &X509Certificate<'_>,
+) -> bool {
     let akid = subject
         .iter_extensions()
         .find_map(|e| match e.parsed_extension() {
@@ -571,7 +554,7 @@ fn key_identifiers_match(subject: &X509Certificate<'_>, issuer: &X509Certificate
 
 /// OpenSSL's `ku_reject(issuer, keyCertSign)`: without a key usage
 /// extension any use is allowed.
-fn may_sign_certificates(issuer: &X509Certificate<'_>) -> bool {
+pub(crate) fn may_sign_certificates(issuer: &X509Certificate<'_>) -> bool {
     match issuer.key_usage() {
         Ok(Some(usage)) => usage.value.key_cert_sign(),
         Ok(None) => true,
