@@ -185,3 +185,39 @@ fn bad_input_is_an_error_with_a_reason() {
         assert!(SslKey::from_der(&key_der[..cut]).is_err());
     }
 }
+
+/// Every single-bit flip of a certificate either fails to parse with an
+/// error or gives a certificate whose every accessor and verification
+/// answer without panicking (the fuzz target `ssl_parse` goes further).
+#[test]
+fn flipped_bits_never_panic() {
+    let pki = Pki::new();
+    let der = pki.server.certificate().to_der().to_vec();
+    let roots = [pki.ca.certificate()];
+    let mut parsed = 0;
+    for position in 0..der.len() * 8 {
+        let mut bytes = der.clone();
+        bytes[position / 8] ^= 1 << (position % 8);
+        let Ok(certificate) = SslCertificate::from_der(&bytes) else {
+            continue;
+        };
+        parsed += 1;
+        let _ = format!("{certificate:?}");
+        let _ = certificate.subject_info_attributes();
+        let _ = certificate.public_key();
+        let _ = sigloop::ssl::verify_chain(
+            &[certificate],
+            &roots,
+            Some("localhost"),
+            sigloop::ssl::VerifyPurpose::Server,
+            0,
+            std::time::SystemTime::now(),
+        );
+    }
+    // Most flips land in values (names, key, signature), which still parse.
+    assert!(
+        parsed > der.len() * 4,
+        "only {parsed} of {} flips parsed",
+        der.len() * 8
+    );
+}

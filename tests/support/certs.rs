@@ -193,8 +193,8 @@ pub struct Pki {
 pub const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
 impl Pki {
-    /// Makes the PKI in a fresh temporary directory (~10 ms: EC P-256
-    /// keys).
+    /// Makes the PKI in a fresh temporary directory (EC P-256 keys, so it
+    /// is quick enough for every test to make its own).
     pub fn new() -> Pki {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(

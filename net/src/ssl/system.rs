@@ -24,7 +24,8 @@ const BUNDLE_FILES: [&str; 5] = [
 /// The directory of single certificates, read when no bundle is found.
 const CERT_DIR: &str = "/etc/ssl/certs";
 
-/// A file bigger than this is not a certificate (bundles are ~250 KiB).
+/// A file bigger than this is not a certificate store (Debian's bundle
+/// is 215 KiB).
 const MAX_FILE: u64 = 16 << 20;
 
 /// The system's trusted CA certificates, read once, on the first call,
