@@ -8,13 +8,13 @@
 //! our server's and Qt's server's verdicts on a client without a
 //! certificate, side by side.
 //!
-//! Without PySide6 in `.venv` (or openssl, for the cases served by
-//! `openssl s_server`) these tests do not run and say so on stderr, unless
+//! Without PySide6 in `.venv` these tests do not run and say so on
+//! stderr, unless
 //! `SIGLOOP_REQUIRE_PEERS=1` (set by `.ci/test`) makes them fail.
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sigloop::ssl::{PeerVerifyMode, SslConfiguration, SslErrorKind};
 
@@ -22,8 +22,7 @@ use support::certs::Pki;
 use support::peers;
 use support::tls::{chain_config, client_config, server_config, TestServer};
 use support::tls_peers::{
-    echo_until_exit, our_client, qt_errors, qt_tls_client, Exchange, OpensslServer, PeerProcess,
-    QtTlsServer,
+    echo_until_exit, our_client, qt_errors, qt_tls_client, Exchange, PeerProcess, QtTlsServer,
 };
 
 /// What the real Qt client printed against a server.
@@ -80,111 +79,6 @@ fn qt_client(python: &Path, port: u16, args: &[&str]) -> QtOutcome {
         client.transcript()
     );
     QtOutcome { lines }
-}
-
-/// The peers a failure case needs, or `None` (skipped) without them.
-fn peers_for(test: &str) -> Option<(PathBuf, PathBuf)> {
-    let python = peers::python(test)?;
-    let openssl = peers::openssl(test)?;
-    Some((python, openssl))
-}
-
-/// What a failure case's server serves: leaf, key, more of the chain.
-type Served<'a> = (&'a Path, &'a Path, Option<&'a Path>);
-
-/// One verification failure: `openssl s_server` serves what `pick` says,
-/// and real Qt, trusting only the test CA, reports `expected`.
-fn failure_case(test: &str, pick: fn(&Pki) -> Served<'_>, expected: &[SslErrorKind]) {
-    let Some((python, openssl)) = peers_for(test) else {
-        return;
-    };
-    let pki = Pki::new();
-    let (cert, key, chain) = pick(&pki);
-    let chain_args = chain.map(|c| c.to_str().expect("utf-8 path"));
-    let extra: Vec<&str> = chain_args.iter().flat_map(|c| ["-cert_chain", c]).collect();
-    let server = OpensslServer::start(&openssl, cert, key, &extra);
-    let ca = pki.ca.cert_path.to_str().expect("utf-8 path");
-    let qt = qt_client(
-        &python,
-        server.port,
-        &["--ca", ca, "--peer-name", "localhost"],
-    );
-    assert_eq!(qt.ssl_errors(), expected, "{:?}", qt.lines);
-    assert!(qt.encrypted().is_none(), "{:?}", qt.lines);
-    // Our texts are Qt's, word for word.
-    for (value, text) in qt.ssl_error_texts() {
-        let ours = SslErrorKind::from_i32(value).expect("a Qt value");
-        assert_eq!(ours.text(), text, "the text of {ours:?}");
-    }
-    let (_, first_text) = &qt.ssl_error_texts()[0];
-    assert_eq!(
-        qt.error(),
-        Some(format!("ERROR SslHandshakeFailedError {first_text}").as_str()),
-        "Qt fails the handshake with the first error's text"
-    );
-}
-
-#[test]
-fn qt_reports_host_name_mismatch() {
-    failure_case(
-        "qt_reports_host_name_mismatch",
-        |p| (&p.wronghost.cert_path, &p.wronghost.key_path, None),
-        &[SslErrorKind::HostNameMismatch],
-    );
-}
-
-#[test]
-fn qt_reports_expired() {
-    failure_case(
-        "qt_reports_expired",
-        |p| (&p.expired.cert_path, &p.expired.key_path, None),
-        &[SslErrorKind::CertificateExpired],
-    );
-}
-
-#[test]
-fn qt_reports_not_yet_valid() {
-    failure_case(
-        "qt_reports_not_yet_valid",
-        |p| (&p.notyet.cert_path, &p.notyet.key_path, None),
-        &[SslErrorKind::CertificateNotYetValid],
-    );
-}
-
-#[test]
-fn qt_reports_self_signed() {
-    failure_case(
-        "qt_reports_self_signed",
-        |p| (&p.selfsigned.cert_path, &p.selfsigned.key_path, None),
-        &[SslErrorKind::SelfSignedCertificate],
-    );
-}
-
-#[test]
-fn qt_reports_unknown_ca() {
-    failure_case(
-        "qt_reports_unknown_ca",
-        |p| (&p.other_server.cert_path, &p.other_server.key_path, None),
-        &[
-            SslErrorKind::UnableToGetLocalIssuerCertificate,
-            SslErrorKind::UnableToVerifyFirstCertificate,
-        ],
-    );
-}
-
-#[test]
-fn qt_reports_unknown_ca_root_in_chain() {
-    failure_case(
-        "qt_reports_unknown_ca_root_in_chain",
-        |p| {
-            (
-                &p.other_server.cert_path,
-                &p.other_server.key_path,
-                Some(&p.other_ca.cert_path),
-            )
-        },
-        &[SslErrorKind::SelfSignedCertificateInChain],
-    );
 }
 
 /// The harness itself: a PySide6 client and a PySide6 server exchange
@@ -407,8 +301,10 @@ fn qt_client_alpn_and_certificate_with_our_server() {
 }
 
 /// Each certificate failure served by our `SslServer`: real Qt's client
-/// reports exactly the list it reports when openssl serves the same chain
-/// (the `qt_reports_*` tests above).
+/// reports the list it reports when openssl serves the same chain
+/// (`tests/ssl_interop_openssl.rs`, where our client's list must equal
+/// it), with the texts of our `SslErrorKind`s, and fails the handshake
+/// with the first one.
 #[test]
 fn qt_client_reports_each_failure_against_our_server() {
     let Some(python) = peers::python("qt_client_reports_each_failure_against_our_server") else {
@@ -459,6 +355,16 @@ fn qt_client_reports_each_failure_against_our_server() {
         let qt = QtOutcome { lines };
         assert_eq!(qt.ssl_errors(), expected, "{name}: {:?}", qt.lines);
         assert!(qt.encrypted().is_none(), "{name}: {:?}", qt.lines);
+        let texts = qt.ssl_error_texts();
+        for (value, text) in &texts {
+            let ours = SslErrorKind::from_i32(*value).expect("a Qt value");
+            assert_eq!(ours.text(), text, "{name}: the text of {ours:?}");
+        }
+        assert_eq!(
+            qt.error(),
+            Some(format!("ERROR SslHandshakeFailedError {}", texts[0].1).as_str()),
+            "{name}: Qt fails the handshake with the first error's text"
+        );
     }
 }
 
