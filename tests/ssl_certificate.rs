@@ -221,3 +221,38 @@ fn flipped_bits_never_panic() {
         der.len() * 8
     );
 }
+
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR` replace the system store, as in
+/// OpenSSL. The store is read once per process, so a child process (this
+/// test binary again, as `support::isolate` does) reads it with the
+/// variables set.
+#[test]
+fn system_store_honours_openssls_variables() {
+    const SCENARIO: &str = "system_store_honours_openssls_variables";
+    if support::isolate::is_child_for(SCENARIO) {
+        let roots = sigloop::ssl::system_ca_certificates();
+        let names: Vec<String> = roots.iter().map(|c| c.subject_display_name()).collect();
+        // Both, once each, from the file and from the directory.
+        assert_eq!(names, ["sigloop test root", "sigloop other root"]);
+        return;
+    }
+    let pki = Pki::new();
+    let dir = pki.dir.join("ca-dir");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("0a1b2c3d.0"), &pki.other_ca.cert_pem).unwrap();
+    std::fs::write(dir.join("copy.pem"), &pki.ca.cert_pem).unwrap();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([SCENARIO, "--exact", "--nocapture"])
+        .env(support::isolate::CHILD_ENV, SCENARIO)
+        .env("SSL_CERT_FILE", &pki.ca.cert_path)
+        .env("SSL_CERT_DIR", &dir)
+        .output()
+        .expect("run the test binary again");
+    assert!(
+        output.status.success(),
+        "child failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
+}

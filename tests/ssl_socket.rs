@@ -826,3 +826,272 @@ fn a_panicking_slot_during_the_handshake_leaves_things_whole() {
     run_until("the queued bytes", || peer.bytes_available() == 6);
     assert_eq!(peer.read_all().unwrap(), b"queued");
 }
+
+/// Bad bytes from the peer after the handshake (a record that does not
+/// decrypt, a record header announcing more than TLS allows): Qt's
+/// `SslInternalError` "Error while reading: …", the connection closes, and
+/// the plaintext that arrived before stays readable. No panic.
+#[test]
+fn garbage_after_the_handshake_keeps_what_arrived() {
+    use std::io::Write as _;
+    let garbage: [&[u8]; 2] = [
+        b"\x17\x03\x03\x00\x20aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        b"\x17\x03\x03\xff\xff",
+    ];
+    for bad in garbage {
+        let pki = Pki::new();
+        let server = TestServer::start(server_config(&pki, &pki.server));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = server.port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (client, _) = listener.accept().unwrap();
+            let server = std::net::TcpStream::connect(("127.0.0.1", target)).unwrap();
+            tx.send(client.try_clone().unwrap()).unwrap();
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_read, &mut s_write);
+            });
+            let (mut s_read, mut c_write) = (server, client);
+            let _ = std::io::copy(&mut s_read, &mut c_write);
+        });
+        let client = SslSocket::new();
+        client.set_ssl_configuration(client_config(&pki));
+        client.connect_to_host_encrypted("localhost", port);
+        run_until("encrypted", || {
+            client.is_encrypted() && server.first().is_some()
+        });
+        let mut raw = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let peer = server.first().unwrap();
+        peer.write(b"hello").unwrap();
+        run_until("hello", || client.bytes_available() == 5);
+        raw.write_all(bad).unwrap();
+        run_until("the failure", || client.state() == SocketState::Unconnected);
+        assert_eq!(client.error(), SocketError::SslInternal);
+        assert!(
+            client.error_string().starts_with("Error while reading: "),
+            "{}",
+            client.error_string()
+        );
+        assert_eq!(client.read_all().unwrap(), b"hello");
+    }
+}
+
+/// TLS 1.2 only, on both ends: the session says so, data flows, and a
+/// second connection resumes (TLS 1.2 session ids).
+#[test]
+fn tls_1_2_sessions_work_and_resume() {
+    let pki = Pki::new();
+    let mut server_conf = server_config(&pki, &pki.server);
+    server_conf.set_protocol(SslProtocol::TlsV1_2);
+    let server = TestServer::start(server_conf);
+    let mut config = client_config(&pki);
+    config.set_protocol(SslProtocol::TlsV1_2OrLater);
+    for round in 0..2 {
+        let client = SslSocket::new();
+        client.set_ssl_configuration(config.clone());
+        client.connect_to_host_encrypted("localhost", server.port());
+        run_until("encrypted", || client.is_encrypted());
+        assert_eq!(client.session_protocol(), SslProtocol::TlsV1_2);
+        assert_eq!(client.session_cipher().protocol_string(), "TLSv1.2");
+        assert_eq!(
+            client.session_cipher().name(),
+            "ECDHE-ECDSA-AES256-GCM-SHA384"
+        );
+        assert_eq!(client.is_session_resumed(), round == 1, "round {round}");
+        run_until("the server's side", || {
+            server.accepted.borrow().len() == round + 1
+        });
+        let peer = server.accepted.borrow().last().cloned().unwrap();
+        client.write(b"twelve").unwrap();
+        run_until("the bytes", || peer.bytes_available() == 6);
+        client.disconnect_from_host();
+        run_until("closed", || client.state() == SocketState::Unconnected);
+    }
+}
+
+/// TLS 1.0 and 1.1 are not available: Qt's `SslInvalidUserDataError`
+/// from `connect_to_host_encrypted`, which does not connect; on a plain
+/// connection `start_client_encryption` refuses the same way.
+#[test]
+fn unsupported_protocols_are_refused() {
+    let pki = Pki::new();
+    let server = TestServer::start(server_config(&pki, &pki.server));
+    let client = SslSocket::new();
+    let mut config = client_config(&pki);
+    config.set_protocol(SslProtocol::TlsV1_0);
+    client.set_ssl_configuration(config);
+    let log = record(&client);
+    client.connect_to_host_encrypted("localhost", server.port());
+    assert_eq!(client.error(), SocketError::SslInvalidUserData);
+    assert_eq!(
+        client.error_string(),
+        "Attempted to use an unsupported protocol."
+    );
+    assert_eq!(client.state(), SocketState::Unconnected);
+    client.connect_to_host("127.0.0.1", server.port());
+    run_until("connected", || client.state() == SocketState::Connected);
+    client.start_client_encryption();
+    assert_eq!(client.error(), SocketError::SslInvalidUserData);
+    assert_eq!(client.mode(), SslMode::Unencrypted);
+    assert!(!log.borrow().iter().any(|l| l.starts_with("modeChanged")));
+}
+
+/// handshakeMustInterruptOnError: the first error comes first; without
+/// `continue_interrupted_handshake` the handshake fails, with it the
+/// usual report follows.
+#[test]
+fn handshake_interrupted_on_error() {
+    let pki = Pki::new();
+    let server = TestServer::start(server_config(&pki, &pki.wronghost));
+    for go_on in [false, true] {
+        let client = SslSocket::new();
+        let mut config = client_config(&pki);
+        config.set_handshake_must_interrupt_on_error(true);
+        client.set_ssl_configuration(config);
+        let log = record(&client);
+        let l = log.clone();
+        let _ = client
+            .handshake_interrupted_on_error()
+            .connect_to(&client, move |s, e| {
+                l.borrow_mut().push(format!("interrupted {:?}", e.error()));
+                if go_on {
+                    s.continue_interrupted_handshake();
+                    s.ignore_ssl_errors();
+                }
+            });
+        client.connect_to_host_encrypted("localhost", server.port());
+        run_until("a verdict", || {
+            client.is_encrypted() || client.state() == SocketState::Unconnected
+        });
+        let log = log.borrow();
+        let at = |p: &str| log.iter().position(|l| l.starts_with(p));
+        assert!(at("interrupted HostNameMismatch").is_some(), "{log:?}");
+        assert_eq!(client.is_encrypted(), go_on, "{log:?}");
+        if go_on {
+            assert!(at("interrupted") < at("peerVerifyError"), "{log:?}");
+        } else {
+            assert_eq!(client.error(), SocketError::SslHandshakeFailed);
+            assert!(at("peerVerifyError").is_none(), "{log:?}");
+        }
+    }
+}
+
+/// missingCertificateIsFatal: rustls' server refuses a client without a
+/// certificate at the TLS level; the client hears the alert.
+#[test]
+fn missing_certificate_is_fatal() {
+    let pki = Pki::new();
+    let mut config = server_config(&pki, &pki.server);
+    config.set_peer_verify_mode(PeerVerifyMode::VerifyPeer);
+    config.set_missing_certificate_is_fatal(true);
+    let server = TestServer::start(config);
+    let client = SslSocket::new();
+    client.set_ssl_configuration(client_config(&pki));
+    let alerts = Rc::new(RefCell::new(Vec::new()));
+    let a = alerts.clone();
+    let _ = client
+        .alert_received()
+        .connect(move |(_, kind, text)| a.borrow_mut().push(format!("{kind:?} {text}")));
+    client.connect_to_host_encrypted("localhost", server.port());
+    run_until("the refusal", || client.state() == SocketState::Unconnected);
+    assert_eq!(
+        &alerts.borrow()[..],
+        &["CertificateRequired certificate required"]
+    );
+    assert!(server.first().is_none());
+}
+
+/// Nothing is announced during the handshake: `ready_read` and
+/// `bytes_available` are about plaintext.
+#[test]
+fn ready_read_only_for_plaintext() {
+    let pki = Pki::new();
+    let server = TestServer::start(server_config(&pki, &pki.server));
+    let client = SslSocket::new();
+    client.set_ssl_configuration(client_config(&pki));
+    let ready = support::waits::counter(client.ready_read());
+    let at_encrypted = Rc::new(Cell::new(usize::MAX));
+    let (r, e) = (ready.clone(), at_encrypted.clone());
+    let _ = client.encrypted().connect_to(&client, move |s, _| {
+        e.set(r.get());
+        assert_eq!(s.bytes_available(), 0);
+    });
+    client.connect_to_host_encrypted("localhost", server.port());
+    run_until("encrypted", || {
+        client.is_encrypted() && server.first().is_some()
+    });
+    assert_eq!(at_encrypted.get(), 0);
+    server.first().unwrap().write(b"hi").unwrap();
+    run_until("hi", || client.bytes_available() == 2);
+    assert!(ready.get() >= 1);
+}
+
+/// Qt's server side when a plaintext client talks to it: `modeChanged`,
+/// `SslHandshakeFailedError`, `Unconnected` without `Closing`,
+/// `readChannelFinished`, `disconnected`, then `aboutToClose`
+/// (`QSslSocket::abort`'s order).
+#[test]
+fn server_side_sequence_for_a_plaintext_client() {
+    use std::io::Write as _;
+    let pki = Pki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut plain = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    let server = SslSocket::new();
+    server.set_ssl_configuration(server_config(&pki, &pki.server));
+    server
+        .set_socket_descriptor(
+            accepted.into(),
+            SocketState::Connected,
+            OpenMode::READ_WRITE,
+        )
+        .unwrap();
+    let log = record(&server);
+    let l = log.clone();
+    let _ = server
+        .about_to_close()
+        .connect(move |_| l.borrow_mut().push("aboutToClose".into()));
+    server.start_server_encryption();
+    plain.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    run_until("the failure", || server.state() == SocketState::Unconnected);
+    let log = log.borrow();
+    assert_eq!(log[0], "modeChanged SslServerMode");
+    assert!(
+        log[1].starts_with("errorOccurred SslHandshakeFailedError 'Error during SSL handshake: "),
+        "{log:?}"
+    );
+    assert_eq!(
+        &log[2..],
+        &[
+            "stateChanged UnconnectedState",
+            "readChannelFinished",
+            "disconnected",
+            "aboutToClose"
+        ]
+    );
+}
+
+/// Data that comes with the server's last handshake flight (TLS 1.2:
+/// the server speaks first after its Finished) is there for a blocking
+/// `wait_for_ready_read` right after `wait_for_encrypted`, with no further
+/// OS event to wake it.
+#[test]
+fn data_with_the_last_flight_reaches_a_blocking_reader() {
+    let pki = Pki::new();
+    let mut config = server_config(&pki, &pki.server);
+    config.set_protocol(SslProtocol::TlsV1_2);
+    let port = support::tls_scenarios::tls_peer(config);
+    let client = SslSocket::new();
+    client.set_ssl_configuration(client_config(&pki));
+    client.connect_to_host_encrypted("localhost", port);
+    assert!(client.wait_for_encrypted(Some(Duration::from_secs(10))));
+    let clock = std::time::Instant::now();
+    while client.bytes_available() < 14 {
+        assert!(client.wait_for_ready_read(Some(Duration::from_secs(10))));
+    }
+    assert!(clock.elapsed() < Duration::from_secs(5));
+    assert_eq!(client.read_all().unwrap(), b"hello over tls");
+}

@@ -107,6 +107,10 @@ impl SocketCore {
 
     /// Qt: `QAbstractSocket::abort()`: drop pending writes and close at once.
     pub(crate) fn abort(&self) {
+        // An `SslSocket` aborts in `QSslSocket`'s order.
+        if self.tls_abort() {
+            return;
+        }
         {
             let mut d = self.d.borrow_mut();
             d.write_buf.clear();

@@ -39,7 +39,7 @@ use std::time::{Duration, SystemTime};
 use rustls::pki_types::ServerName;
 use sigloop_core::EventDispatcher;
 
-use super::engine::{ReadSide, SocketCore, WORK_FLUSH, WORK_READ};
+use super::engine::{CloseIntent, ReadSide, SocketCore, WORK_FLUSH, WORK_READ};
 use super::transport::Transport;
 use super::{from_io, Failure, Op, SocketError, SocketState};
 use crate::ssl::{verify_chain, VerifyPurpose};
@@ -55,7 +55,7 @@ const PLAINTEXT_STEP: usize = 64 * 1024;
 pub(crate) const TLS_CLOSED: &str = "The TLS/SSL connection has been closed";
 
 /// Qt's text for a protocol setting no backend can use.
-const UNSUPPORTED_PROTOCOL: &str = "Attempted to use an unsupported protocol.";
+pub(crate) const UNSUPPORTED_PROTOCOL: &str = "Attempted to use an unsupported protocol.";
 
 /// Where the TLS session stands.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -392,6 +392,31 @@ impl SocketCore {
         ))
     }
 
+    /// Qt: `QSslSocket::abort()`: the plain socket aborts first (its
+    /// `Unconnected`, `read_channel_finished`, `disconnected`), then the
+    /// device closes (`about_to_close`), where a `TcpSocket` announces
+    /// `about_to_close` first. `false` for a socket without TLS.
+    pub(crate) fn tls_abort(&self) -> bool {
+        {
+            let mut d = self.d.borrow_mut();
+            if d.tls().is_none() {
+                return false;
+            }
+            d.write_buf.clear();
+            if d.state == SocketState::Unconnected {
+                return true;
+            }
+            d.close = CloseIntent::Abort;
+        }
+        self.disconnect_from_host();
+        self.close();
+        let mut d = self.d.borrow_mut();
+        if d.close == CloseIntent::Abort {
+            d.close = CloseIntent::None;
+        }
+        true
+    }
+
     /// Marks the session failed and drops the queued plaintext.
     fn tls_fail(&self) {
         let mut d = self.d.borrow_mut();
@@ -568,6 +593,17 @@ impl SocketCore {
                 }
                 Step::Done => {
                     self.handshake_finished();
+                    // As Qt's transmit loop: plaintext that came with the
+                    // last flight is read (and announced) at once, so a
+                    // blocking wait sees it without another OS event.
+                    let encrypted = self
+                        .d
+                        .borrow()
+                        .tls()
+                        .is_some_and(|t| t.phase == Phase::Encrypted);
+                    if encrypted && self.state() == SocketState::Connected {
+                        return self.read_now();
+                    }
                     return 0;
                 }
                 Step::Eof => {
@@ -777,7 +813,7 @@ impl SocketCore {
             if d.read_side != ReadSide::Off {
                 d.read_side = ReadSide::Ready;
             }
-            d.tls_mut().map_or(false, |t| {
+            d.tls_mut().is_some_and(|t| {
                 t.phase = Phase::Encrypted;
                 std::mem::take(&mut t.pending_close)
             })

@@ -87,14 +87,16 @@ impl SocketCore {
         // An `SslSocket` in its handshake reads for the handshake (see
         // `tls.rs`); once encrypted, a short read of plaintext says
         // nothing about the OS, so the pass reads on.
-        let short = match self.tls_read_route() {
-            None => short,
+        let (short, tls) = match self.tls_read_route() {
+            None => (short, false),
             Some(super::tls::ReadRoute::Handshake) => return self.tls_handshake_read(),
             Some(super::tls::ReadRoute::Nothing) => return 0,
-            Some(super::tls::ReadRoute::Plaintext) => ShortRead::ReadOn,
+            Some(super::tls::ReadRoute::Plaintext) => (ShortRead::ReadOn, true),
         };
         let (total, end) = self.read_pass(short);
-        self.tls_after_read();
+        if tls {
+            self.tls_after_read();
+        }
         let readable = self.d.borrow().open_mode.contains(OpenMode::READ_ONLY);
         if total > 0 && readable {
             // The end of the stream came with these bytes: should a slot

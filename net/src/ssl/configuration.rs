@@ -872,3 +872,38 @@ impl SslCertificate {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The process default lives in a static and configurations travel
+    /// to worker threads with their sockets' descriptors.
+    #[test]
+    fn a_configuration_is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<SslConfiguration>();
+    }
+
+    /// Copies share the built rustls configuration (and so the session
+    /// cache); a changed copy builds its own.
+    #[test]
+    fn copies_share_the_session_cache_until_changed() {
+        let config = SslConfiguration::new();
+        let copy = config.clone();
+        let a = config.client_config().unwrap();
+        let b = copy.client_config().unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let mut changed = copy.clone();
+        changed.set_protocol(SslProtocol::TlsV1_3);
+        assert!(!Arc::ptr_eq(&a, &changed.client_config().unwrap()));
+    }
+
+    #[test]
+    fn old_protocols_are_refused_with_a_reason() {
+        let mut config = SslConfiguration::new();
+        config.set_protocol(SslProtocol::TlsV1_1);
+        assert!(config.check_protocol().unwrap_err().contains("TlsV1_1"));
+        assert!(config.client_config().is_err());
+    }
+}

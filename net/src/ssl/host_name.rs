@@ -57,7 +57,11 @@ fn name_matches(pattern: &str, host: &str) -> bool {
         return false;
     }
     // No wildcard inside an IDNA label (RFC 6125 §7.2).
-    if pattern.len() >= 4 && pattern[..4].eq_ignore_ascii_case("xn--") {
+    // (`get`, not indexing: the fourth byte may be inside a character.)
+    if pattern
+        .get(..4)
+        .is_some_and(|start| start.eq_ignore_ascii_case("xn--"))
+    {
         return false;
     }
     let host_chars: Vec<char> = host.chars().collect();
@@ -208,6 +212,10 @@ mod tests {
             ("*.xn--bcher-kva.example", "a.xn--bcher-kva.example", true),
             ("localhost.", "localhost", false),
             ("localhost", "localhost.", false),
+            // Found by fuzzing: a multi-byte character across byte 4 of
+            // the pattern panicked the `xn--` check.
+            ("ab\u{fffd}*.example.com", "ab\u{fffd}x.example.com", false),
+            ("ab\u{fffd}*.example.com", "abc.example.com", false),
         ];
         for (pattern, host, expected) in cases {
             assert_eq!(

@@ -7,6 +7,13 @@
 //! ([`system_ca_certificates`]), and [`verify_chain`], which verifies a
 //! chain and reports every error as Qt does.
 //!
+//! The connection side: [`SslSocket`] (`QSslSocket`: a
+//! [`TcpSocket`](crate::TcpSocket) whose bytes go through a rustls
+//! session held in the socket engine), [`SslServer`] (Qt 6.4's
+//! `QSslServer`), [`SslConfiguration`] (`QSslConfiguration`, with the
+//! process default), [`SslCipher`], [`SslProtocol`], [`PeerVerifyMode`]
+//! and the alert types.
+//!
 //! Why ring: it builds with the C compiler every machine has, where
 //! rustls' default provider (aws-lc-rs) needs cmake.
 //!

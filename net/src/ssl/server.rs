@@ -428,7 +428,11 @@ impl SslServerCore {
         let hello = {
             let mut map = self.handshaking.borrow_mut();
             map.get_mut(&Receiver::identity(socket)).and_then(|entry| {
-                entry.timer.start();
+                // Progress: the timeout starts over (a timer never started,
+                // `Duration::MAX`, stays off).
+                if entry.timer.is_active() {
+                    entry.timer.start();
+                }
                 entry.hello.take()
             })
         };

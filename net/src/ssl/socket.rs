@@ -79,6 +79,14 @@ pub enum PauseMode {
 }
 
 /// An alert and its description, as the alert signals carry them.
+///
+/// # Examples
+///
+/// ```
+/// use sigloop_net::ssl::{Alert, AlertLevel, AlertType};
+/// let alert: Alert = (AlertLevel::Warning, AlertType::CloseNotify, "close notify".into());
+/// assert_eq!(alert.1.description(), alert.2);
+/// ```
 pub type Alert = (AlertLevel, AlertType, String);
 
 /// `SslSocket`'s own signals, made on first use.
@@ -443,6 +451,15 @@ impl SslSocket {
         ) {
             log::warn!(
                 "SslSocket::connect_to_host_encrypted() called when already connecting/connected"
+            );
+            return;
+        }
+        // Qt refuses a protocol no backend speaks before connecting.
+        if let Err(why) = self.ssl_configuration().check_protocol() {
+            log::warn!("SslSocket::connect_to_host_encrypted: {why}");
+            self.core.raise(
+                SocketError::SslInvalidUserData,
+                crate::socket::tls::UNSUPPORTED_PROTOCOL,
             );
             return;
         }
