@@ -3,7 +3,15 @@
 //!
 //! ```text
 //! echo_client --port N --host H --message TEXT [--proxy URL | --system-proxy]
+//!             [--tls [--ca FILE] [--peer-name NAME]]
 //! ```
+//!
+//! `--tls` speaks TLS (an `SslSocket`, Qt's `QSslSocket` with
+//! `connectToHostEncrypted`): `--ca` trusts only the PEM certificates in
+//! FILE (default: the system's CA store), `--peer-name` is the name the
+//! server's certificate must carry (default: the host). A certificate that
+//! does not verify prints each of Qt's error texts (`ssl error: ...`), then
+//! `error: SslHandshakeFailedError: <first text>`, and exits 1.
 //!
 //! `--proxy` connects through a proxy given as a URL:
 //! `socks5://[user:password@]host:port` (names resolved here),
@@ -52,6 +60,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use sigloop::net::{proxy, NetworkProxy, TcpSocket};
+use sigloop::ssl::{SslCertificate, SslSocket};
 use sigloop::{EventDispatcher, IoDevice, Timer};
 
 /// How long the whole exchange may take.
@@ -80,17 +89,30 @@ struct Args {
     message: String,
     proxy: Option<NetworkProxy>,
     system_proxy: bool,
+    /// `Some` with `--tls`.
+    tls: Option<TlsArgs>,
+}
+
+/// `--tls` and its options.
+#[derive(Default)]
+struct TlsArgs {
+    ca: Option<String>,
+    peer_name: Option<String>,
 }
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!("echo_client: {problem}");
-    eprintln!("usage: echo_client --port N --host H --message TEXT [--proxy URL | --system-proxy]");
+    eprintln!(
+        "usage: echo_client --port N --host H --message TEXT [--proxy URL | --system-proxy] \
+         [--tls [--ca FILE] [--peer-name NAME]]"
+    );
     ExitCode::from(2)
 }
 
 fn parse_args() -> Result<Args, String> {
     let (mut host, mut port, mut message, mut proxy) = (None, None, None, None);
     let mut system_proxy = false;
+    let (mut tls, mut ca, mut peer_name) = (false, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -104,6 +126,9 @@ fn parse_args() -> Result<Args, String> {
                 proxy = Some(parsed);
             }
             "--system-proxy" => system_proxy = true,
+            "--tls" => tls = true,
+            "--ca" => ca = Some(value("--ca")?),
+            "--peer-name" => peer_name = Some(value("--peer-name")?),
             "--port" => {
                 let text = value("--port")?;
                 port = Some(
@@ -114,13 +139,40 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
+    if !tls && (ca.is_some() || peer_name.is_some()) {
+        return Err("--ca and --peer-name need --tls".into());
+    }
     Ok(Args {
+        tls: tls.then_some(TlsArgs { ca, peer_name }),
         host: host.ok_or("--host is required")?,
         port: port.ok_or("--port is required")?,
         message: message.ok_or("--message is required")?,
         proxy,
         system_proxy,
     })
+}
+
+/// The `--tls` socket: the CA certificates of `--ca`, and Qt's error texts
+/// printed when the server's certificate does not verify.
+fn ssl_socket(tls: &TlsArgs) -> Result<SslSocket, String> {
+    let ssl = SslSocket::new();
+    if let Some(ca) = &tls.ca {
+        let certificates = SslCertificate::from_path(ca).map_err(|e| format!("{ca}: {e}"))?;
+        if certificates.is_empty() {
+            return Err(format!("{ca}: no certificate"));
+        }
+        let mut config = ssl.ssl_configuration();
+        config.set_ca_certificates(certificates);
+        ssl.set_ssl_configuration(config);
+    }
+    // The slot lives as long as the socket; `error_occurred` then reports
+    // the failed handshake.
+    let _errors = ssl.ssl_errors().connect(|errors| {
+        for error in errors {
+            eprintln!("ssl error: {}", error.error_string());
+        }
+    });
+    Ok(ssl)
 }
 
 fn main() -> ExitCode {
@@ -130,7 +182,19 @@ fn main() -> ExitCode {
     };
     let message = Rc::new(args.message.into_bytes());
     let echo = Rc::new(RefCell::new(Vec::with_capacity(message.len())));
-    let socket = TcpSocket::new();
+    let ssl = match &args.tls {
+        Some(tls) => match ssl_socket(tls) {
+            Ok(ssl) => Some(ssl),
+            Err(problem) => return usage(&problem),
+        },
+        None => None,
+    };
+    // An SslSocket is a TcpSocket with TLS on top: everything below works
+    // on either. (Data written before `encrypted` waits for it.)
+    let socket: TcpSocket = match &ssl {
+        Some(ssl) => (**ssl).clone(),
+        None => TcpSocket::new(),
+    };
 
     let _connected = {
         let message = message.clone();
@@ -182,7 +246,17 @@ fn main() -> ExitCode {
     if let Some(proxy) = args.proxy {
         socket.set_proxy(proxy);
     }
-    socket.connect_to_host(&args.host, args.port);
+    match (&ssl, &args.tls) {
+        (
+            Some(ssl),
+            Some(TlsArgs {
+                peer_name: Some(name),
+                ..
+            }),
+        ) => ssl.connect_to_host_encrypted_with_name(&args.host, args.port, name),
+        (Some(ssl), _) => ssl.connect_to_host_encrypted(&args.host, args.port),
+        (None, _) => socket.connect_to_host(&args.host, args.port),
+    }
     let code = EventDispatcher::exec();
     if code != OK {
         let got = echo.borrow().len();

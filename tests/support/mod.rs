@@ -9,7 +9,8 @@
 //! peers in Python ([`python_peer`]); the test PKI for TLS ([`certs`]);
 //! the proxy scenarios of the oracle
 //! ([`proxy_scenarios`]); a relay that injects faults into a TCP stream
-//! ([`fault_relay`]); and the compiled example binaries ([`examples`]).
+//! ([`fault_relay`]); the compiled example binaries ([`examples`]); and
+//! real TLS peers, openssl and PySide6 QSslSocket ([`tls_peers`]).
 
 // Each test binary uses only part of these helpers.
 #![allow(dead_code)]
@@ -25,5 +26,6 @@ pub mod recorder;
 pub mod scenarios;
 pub mod socket_dir;
 pub mod tls;
+pub mod tls_peers;
 pub mod tls_scenarios;
 pub mod waits;

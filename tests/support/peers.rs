@@ -1,5 +1,5 @@
 //! Tests that talk to a real peer (Qt through PySide6, the proxies dante,
-//! microsocks, squid and tinyproxy) and what happens when the peer is not
+//! microsocks, squid and tinyproxy, openssl) and what happens when the peer is not
 //! installed.
 //!
 //! Plain `cargo test` on a fresh clone must pass, so a test whose peer is
@@ -21,8 +21,8 @@ pub const REQUIRE_ENV: &str = "SIGLOOP_REQUIRE_PEERS";
 
 /// How to install the peers and run the tests that need them.
 pub const HOW_TO_RUN: &str = "run `bash .ci/test` from the repository root: it installs the \
-                              peers (PySide6 into .venv; the proxies, started by \
-                              .ci/proxies.sh) and runs every test with them";
+                              peers (PySide6 into .venv; openssl; the proxies, \
+                              started by .ci/proxies.sh) and runs every test with them";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,6 +44,22 @@ pub fn python(test: &str) -> Option<PathBuf> {
             "PySide6 (the Qt peer; {} is missing)",
             venv_python().display()
         ),
+        found,
+    )
+}
+
+/// The `openssl` command line tool (`s_server`, `s_client`), found on
+/// `PATH`, if it is there; see [`require`].
+#[track_caller]
+pub fn openssl(test: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("openssl"))
+            .find(|candidate| candidate.is_file())
+    });
+    require(
+        test,
+        "the openssl command (Debian package `openssl`)",
         found,
     )
 }

@@ -1,6 +1,9 @@
 //! What the echo servers of the benchmark share: the command line
 //! (`--port N [--host H]`, as sigloop's `echo_server` example) and the
-//! `listening on <port>` line the script waits for.
+//! `listening on <port>` line the script waits for; and in [`probe`], what
+//! the load generators share.
+
+pub mod probe;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
