@@ -1118,3 +1118,36 @@ fn happy_eyeballs_hands_the_winning_attempt_to_tls() {
         b"over the winner"
     );
 }
+
+/// Qt meets the host name last (its own check runs after OpenSSL's verify
+/// callback) but lists it first in `ssl_errors`, as observed on Qt 6.11.
+#[test]
+fn peer_verify_error_meets_the_host_name_last_ssl_errors_lists_it_first() {
+    use sigloop::ssl::SslErrorKind::{CertificateExpired, HostNameMismatch};
+    let pki = Pki::new();
+    let server = TestServer::start(server_config(&pki, &pki.expired));
+    let client = SslSocket::new();
+    client.set_ssl_configuration(client_config(&pki));
+    let met = Rc::new(RefCell::new(Vec::new()));
+    let listed = Rc::new(RefCell::new(Vec::new()));
+    let m = met.clone();
+    let _ = client
+        .peer_verify_error()
+        .connect(move |e| m.borrow_mut().push(e.error()));
+    let l = listed.clone();
+    let _ = client.ssl_errors().connect(move |errors| {
+        l.borrow_mut()
+            .extend(errors.iter().map(|e: &sigloop::ssl::SslError| e.error()))
+    });
+    client.connect_to_host_encrypted_with_name("127.0.0.1", server.port(), "not.this.host");
+    run_until("the handshake failed", || {
+        client.state() == SocketState::Unconnected
+    });
+    assert_eq!(*met.borrow(), [CertificateExpired, HostNameMismatch]);
+    assert_eq!(*listed.borrow(), [HostNameMismatch, CertificateExpired]);
+    assert_eq!(client.error(), SocketError::SslHandshakeFailed);
+    assert_eq!(
+        client.error_string(),
+        "The host name did not match any of the valid hosts for this certificate"
+    );
+}

@@ -746,7 +746,11 @@ impl SocketCore {
         // hanging: the next pass settles it as `resume` would.
         let _settle = SettleOnUnwind(self);
         let connected = || self.state() == SocketState::Connected;
-        if let (true, Some(first)) = (config.handshake_must_interrupt_on_error(), errors.first()) {
+        // Qt (OpenSSL backend) reports each error as OpenSSL's verify
+        // callback meets it, host name last, but lists it first in
+        // `ssl_errors`.
+        let met = crate::ssl::verify::peer_verify_error_order(&errors);
+        if let (true, Some(first)) = (config.handshake_must_interrupt_on_error(), met.first()) {
             self.with_tls(|t| t.continue_interrupted = false);
             if let Some(sig) = self.sig.ssl_if_made() {
                 sig.handshake_interrupted_on_error.emit(first);
@@ -759,7 +763,7 @@ impl SocketCore {
                 return;
             }
         }
-        for error in &errors {
+        for error in &met {
             if let Some(sig) = self.sig.ssl_if_made() {
                 sig.peer_verify_error.emit(error);
             }

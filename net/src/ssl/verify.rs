@@ -136,9 +136,6 @@ pub fn verify_chain(
 /// OpenSSL's errors as its callback sees them, then Qt's own host name
 /// check, whereas `sslErrors` (and [`verify_chain`]) list the host name
 /// first.
-// The TLS socket (net/src/ssl/socket.rs) is its caller; until it is
-// merged only the tests are.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn peer_verify_error_order(errors: &[SslError]) -> Vec<SslError> {
     let (host, rest): (Vec<&SslError>, Vec<&SslError>) = errors
         .iter()
