@@ -31,6 +31,10 @@ pub use sigloop_net as net;
 pub use sigloop_signals as signals;
 
 pub use sigloop_core::{
+    block_on, sleep, sleep_until, spawn_local, timeout, Elapsed, JoinError, JoinHandle, Sleep,
+    Timeout,
+};
+pub use sigloop_core::{
     Buffer, ByteQueue, DeadlineTimer, DeviceError, ElapsedTimer, EventDispatcher, EventLoop,
     IoDevice, LoopHandle, LoopThread, NotifierKind, OpenMode, ProcessEventsFlags, QueueClosed,
     SocketNotifier, Timer, TimerType, WeakSocketNotifier, WeakTimer,
@@ -48,7 +52,8 @@ pub use sigloop_net::{
     WeakTcpSocket, WeakUdpSocket,
 };
 pub use sigloop_signals::{
-    ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
+    ConnectError, ConnectOptions, Connection, ConnectionType, Emissions, NextEmission, Receiver,
+    ScopedConnection, Signal,
 };
 
 /// Guides that are not about one item: porting from Qt and PySide, and the

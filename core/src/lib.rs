@@ -57,6 +57,8 @@ mod io;
 mod io_device;
 mod notifier;
 mod object;
+mod sleep;
+mod task;
 mod text_mode;
 mod thread;
 mod thread_affinity;
@@ -75,6 +77,8 @@ pub use flags::ProcessEventsFlags;
 pub use handle::LoopHandle;
 pub use io_device::{DeviceError, IoDevice, OpenMode};
 pub use notifier::{NotifierKind, SocketNotifier, WeakSocketNotifier};
+pub use sleep::{sleep, sleep_until, timeout, Elapsed, Sleep, Timeout};
+pub use task::{block_on, spawn_local, JoinError, JoinHandle};
 pub use thread::LoopThread;
 pub use timer::{Timer, TimerType, WeakTimer};
 
