@@ -591,6 +591,9 @@ pub(crate) struct SocketCore {
     pub(crate) in_ready_read: Cell<bool>,
     /// A `bytes_written` slot is running: the same rule.
     pub(crate) in_bytes_written: Cell<bool>,
+    /// The wakers of tasks awaiting this socket, made by the first async
+    /// call (see `crate::async_io`); never made for slot-only sockets.
+    pub(crate) async_hub: std::cell::OnceCell<Rc<crate::async_io::Hub>>,
 }
 
 impl SocketCore {
@@ -604,6 +607,7 @@ impl SocketCore {
             work: Cell::new(0),
             in_ready_read: Cell::new(false),
             in_bytes_written: Cell::new(false),
+            async_hub: std::cell::OnceCell::new(),
         })
     }
 
