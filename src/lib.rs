@@ -30,6 +30,11 @@ pub use sigloop_core as core;
 pub use sigloop_net as net;
 pub use sigloop_signals as signals;
 
+/// sigloop inside a tokio application (the `tokio` feature): see
+/// [`sigloop_core::tokio`].
+#[cfg(feature = "tokio")]
+pub use sigloop_core::tokio;
+
 pub use sigloop_core::{
     block_on, sleep, sleep_until, spawn_local, timeout, Elapsed, JoinError, JoinHandle, Sleep,
     Timeout,

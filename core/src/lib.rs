@@ -64,6 +64,8 @@ mod thread;
 mod thread_affinity;
 mod timer;
 mod timer_heap;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use buffer_device::Buffer;
 pub use byte_queue::ByteQueue;

@@ -159,9 +159,7 @@ impl Future for Sleep {
             if let Some(deadline) = self.deadline {
                 let alarm = self.alarm.clone();
                 let call = TimerAction::Call(Box::new(move || alarm.ring()));
-                let key = dispatcher::with_current(|inner| {
-                    inner.timers.borrow_mut().insert(deadline, call)
-                });
+                let key = dispatcher::with_current(|inner| inner.insert_timer(deadline, call));
                 self.key = Some(key);
             }
         }
