@@ -60,7 +60,7 @@ fn embed_tokio_serves_a_sigloop_and_a_tokio_echo_server_on_one_thread() {
             }
         }
     });
-    let mut next = || lines.recv_timeout(STEP).expect("a line from embed_tokio");
+    let next = || lines.recv_timeout(STEP).expect("a line from embed_tokio");
     let sigloop_port = port_of(&next(), "sigloop listening on ");
     let tokio_port = port_of(&next(), "tokio listening on ");
     assert_ne!(sigloop_port, tokio_port);
