@@ -13,6 +13,11 @@
 //! - [`net`] (`sigloop-net`): QtNetwork's classes — host addresses and
 //!   lookups, `QTcpSocket`, `QTcpServer`, `QUdpSocket`, network interfaces.
 //!
+//! async/await is there too, for those who want it: [`spawn_local`],
+//! [`block_on`], [`sleep`], [`timeout`], [`Signal::next`] and
+//! [`Signal::stream`], awaited sockets ([`net::async_io`]), and, with the
+//! `tokio` feature, the loop inside a tokio application (`tokio::run`).
+//!
 //! ```
 //! use std::time::Duration;
 //! use sigloop::{EventDispatcher, Signal, Timer};

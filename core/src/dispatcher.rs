@@ -599,11 +599,13 @@ impl Inner {
 /// The host sleeps on the loop's descriptor and next timer; while it does
 /// ([`set_idle`](Self::set_idle)), a call posted, a timer added or an exit
 /// requested from the host's own code wakes the descriptor.
+#[cfg(feature = "tokio")]
 pub(crate) struct Hosted {
     inner: Rc<Inner>,
     frame: Rc<Frame>,
 }
 
+#[cfg(feature = "tokio")]
 impl Hosted {
     /// Enters the frame; `None` if a loop already runs on this thread.
     pub(crate) fn enter() -> Option<Hosted> {
@@ -649,6 +651,7 @@ impl Hosted {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl Drop for Hosted {
     fn drop(&mut self) {
         let inner = &self.inner;

@@ -48,7 +48,10 @@ struct TaskSlot {
     generation: u64,
     /// `None` while the task is being polled.
     future: Option<BoxFuture>,
-    waker: Arc<TaskWaker>,
+    /// The task's waker, made once; lent to each poll with the future.
+    waker: Option<Waker>,
+    /// The same waker's state, for its `scheduled` flag.
+    wake_state: Arc<TaskWaker>,
     /// Woken while it was being polled from a loop nested in its own poll:
     /// queue it again once that poll returns.
     rewake: bool,
@@ -68,6 +71,16 @@ struct Tasks {
 
 thread_local! {
     static TASKS: Tasks = Tasks::default();
+    /// This thread's id, cached: `thread::current()` costs two atomic
+    /// operations per call, and every wake-up asks.
+    static THREAD_ID: std::thread::ThreadId = std::thread::current().id();
+}
+
+/// Whether the calling thread is `home`'s.
+fn on_thread_of(home: &LoopHandle) -> bool {
+    THREAD_ID
+        .try_with(|id| *id == home.thread_id())
+        .unwrap_or(false)
 }
 
 /// How a task that ended without finishing reports it to its handle.
@@ -94,7 +107,7 @@ impl Wake for TaskWaker {
             return;
         }
         let (key, generation) = (self.key, self.generation);
-        if self.home.is_current_thread() {
+        if on_thread_of(&self.home) {
             schedule(key, generation);
         } else {
             // The loop's thread may have exited: the task is gone with it.
@@ -134,68 +147,81 @@ fn run_ready() {
     }
     let _repost = Repost;
     for _ in 0..POLL_BUDGET {
-        let next = TASKS.with(|tasks| tasks.ready.borrow_mut().pop_front());
-        let Some((key, generation)) = next else { break };
-        poll_task(key, generation);
+        match TASKS.with(take_next) {
+            Next::Poll(key, generation, future, waker) => {
+                poll_task(key, generation, future, waker);
+            }
+            Next::Skip => {}
+            Next::Empty => break,
+        }
     }
 }
 
-/// What taking a task out of its slot found.
-enum Taken {
-    Poll(BoxFuture, Arc<TaskWaker>),
+/// What the ready list gave.
+enum Next {
+    /// A task to poll, taken out of its slot with its waker.
+    Poll(usize, u64, BoxFuture, Waker),
     /// Gone (finished, aborted) or being polled further up the stack.
-    Nothing,
+    Skip,
+    Empty,
 }
 
-fn poll_task(key: usize, generation: u64) {
-    let taken = TASKS.with(|tasks| {
-        let mut slots = tasks.slots.borrow_mut();
-        let Some(slot) = slots.get_mut(key).filter(|s| s.generation == generation) else {
-            return Taken::Nothing;
-        };
-        // Cleared before the poll: a wake-up during the poll queues again.
-        slot.waker.scheduled.store(false, Ordering::Release);
-        match slot.future.take() {
-            Some(future) => Taken::Poll(future, slot.waker.clone()),
-            None => {
-                slot.rewake = true;
-                Taken::Nothing
-            }
-        }
-    });
-    let Taken::Poll(mut future, waker) = taken else {
-        return;
+/// Pops the next ready task and takes its future and waker out of its
+/// slot, in one visit to the table.
+fn take_next(tasks: &Tasks) -> Next {
+    let Some((key, generation)) = tasks.ready.borrow_mut().pop_front() else {
+        return Next::Empty;
     };
-    let waker = Waker::from(waker);
+    let mut slots = tasks.slots.borrow_mut();
+    let Some(slot) = slots.get_mut(key).filter(|s| s.generation == generation) else {
+        return Next::Skip;
+    };
+    // Cleared before the poll: a wake-up during the poll queues again.
+    slot.wake_state.scheduled.store(false, Ordering::Release);
+    match (slot.future.take(), slot.waker.take()) {
+        (Some(future), Some(waker)) => Next::Poll(key, generation, future, waker),
+        (future, waker) => {
+            slot.future = future;
+            slot.waker = waker;
+            slot.rewake = true;
+            Next::Skip
+        }
+    }
+}
+
+fn poll_task(key: usize, generation: u64, mut future: BoxFuture, waker: Waker) {
     let mut cx = Context::from_waker(&waker);
     let polled = panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
     match polled {
         Ok(Poll::Pending) => {
-            let rewake = TASKS.with(|tasks| {
+            let back = TASKS.with(|tasks| {
                 let mut slots = tasks.slots.borrow_mut();
                 match slots.get_mut(key).filter(|s| s.generation == generation) {
                     Some(slot) => {
                         slot.future = Some(future);
-                        Ok(std::mem::take(&mut slot.rewake))
+                        slot.waker = Some(waker);
+                        Ok(std::mem::take(&mut slot.rewake).then(|| slot.wake_state.clone()))
                     }
                     // Aborted during its own poll: dropped below, unborrowed.
-                    None => Err(future),
+                    None => Err((future, waker)),
                 }
             });
-            match rewake {
-                Ok(true) => waker.wake_by_ref(),
-                Ok(false) => {}
-                Err(future) => drop(future),
+            match back {
+                Ok(Some(again)) => again.wake_by_ref(),
+                Ok(None) => {}
+                Err(parts) => drop(parts),
             }
         }
         Ok(Poll::Ready(())) => {
             let slot = remove_slot(key, generation);
             drop(future);
+            drop(waker);
             drop(slot);
         }
         Err(payload) => {
             let slot = remove_slot(key, generation);
             drop(future);
+            drop(waker);
             if let Some(slot) = slot {
                 slot.outcome.fail(JoinError::Panicked);
             }
@@ -422,7 +448,8 @@ where
         entry.insert(TaskSlot {
             generation,
             future: Some(wrapped),
-            waker: waker.clone(),
+            waker: Some(Waker::from(waker.clone())),
+            wake_state: waker.clone(),
             rewake: false,
             outcome,
         });

@@ -43,7 +43,17 @@ use sigloop_signals::Connection;
 use crate::abstract_socket::{AbstractSocket, WeakAbstractSocket};
 use crate::socket::{SocketError, SocketState};
 
-/// The async writes wait while the write buffer holds more than this.
+/// The async writes wait while the write buffer holds more than this
+/// many bytes (64 KiB): enough to keep a connection busy, little enough
+/// that a writer faster than its peer waits instead of queueing
+/// everything.
+///
+/// # Examples
+///
+/// ```
+/// use sigloop_net::async_io::WRITE_HIGH_WATER;
+/// assert_eq!(WRITE_HIGH_WATER, 64 * 1024);
+/// ```
 pub const WRITE_HIGH_WATER: usize = 64 * 1024;
 
 /// Wakers of the task waiting to read and the one waiting to write, woken
@@ -121,9 +131,25 @@ fn hub(socket: &AbstractSocket) -> Rc<Hub> {
 ///
 /// `TcpSocket` implements it; a socket type that dereferences to
 /// `TcpSocket` but reads other bytes (TLS) implements it for itself.
+///
+/// # Examples
+///
+/// ```
+/// use sigloop_net::async_io::AsyncDevice;
+/// use sigloop_net::TcpSocket;
+///
+/// fn state_of(device: &impl AsyncDevice) -> sigloop_net::SocketState {
+///     device.async_socket().state()
+/// }
+/// assert_eq!(state_of(&TcpSocket::new()), sigloop_net::SocketState::Unconnected);
+/// ```
 pub trait AsyncDevice: IoDevice {
     /// The socket whose signals (`ready_read`, `bytes_written`,
     /// `state_changed`, …) tell when the device can go on.
+    ///
+    /// # Examples
+    ///
+    /// See [`AsyncDevice`].
     fn async_socket(&self) -> &AbstractSocket;
 }
 
@@ -272,6 +298,37 @@ pub(crate) fn poll_close<D: AsyncDevice + ?Sized>(
 }
 
 /// The future of [`read_async`](crate::TcpSocket::read_async).
+///
+/// # Examples
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use sigloop_core::block_on;
+/// use sigloop_net::TcpSocket;
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let port = listener.local_addr()?.port();
+/// let peer = std::thread::spawn(move || {
+///     let (mut peer, _) = listener.accept().unwrap();
+///     peer.write_all(b"hi").unwrap();
+///     let mut bye = [0u8; 3];
+///     peer.read_exact(&mut bye).unwrap();
+/// });
+/// let socket = TcpSocket::new();
+/// let greeting = block_on(async move {
+///     socket.connect("127.0.0.1", port).await.unwrap();
+///     let mut buf = [0u8; 2];
+///     let mut got = 0;
+///     while got < 2 {
+///         got += socket.read_async(&mut buf[got..]).await.unwrap();
+///     }
+///     socket.write_all_async(b"bye").await.unwrap();
+///     buf
+/// });
+/// assert_eq!(greeting, Some(*b"hi"));
+/// peer.join().unwrap();
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct ReadAsync<'a, D: ?Sized> {
     device: &'a D,
@@ -302,6 +359,10 @@ impl<D: ?Sized> fmt::Debug for ReadAsync<'_, D> {
 }
 
 /// The future of [`write_all_async`](crate::TcpSocket::write_all_async).
+///
+/// # Examples
+///
+/// See [`ReadAsync`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct WriteAllAsync<'a, D: ?Sized> {
     device: &'a D,
@@ -500,6 +561,10 @@ impl ConnectWait {
 /// `Err` with the error `error_occurred` carried (the socket's
 /// `error_string` has Qt's text). Dropping it disconnects its slots; the
 /// connection attempt itself goes on (call `abort` to stop it).
+///
+/// # Examples
+///
+/// See [`AbstractSocket::connect`].
 #[must_use = "the connection attempt has started; await the future for its outcome"]
 pub struct Connecting {
     wait: Rc<ConnectWait>,
