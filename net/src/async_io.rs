@@ -3,12 +3,12 @@
 //!
 //! # How a task learns of socket events
 //!
-//! The first async call on a socket attaches a small [`Hub`] to it: direct
+//! The first async call on a socket attaches a small hub to it: direct
 //! connections to `ready_read`, `read_channel_finished`, `bytes_written`,
 //! `state_changed` and `error_occurred` whose slots only wake the task
 //! waiting to read or to write. A socket that is never awaited has no hub
 //! and pays nothing; one that is pays one cheap slot call per emission.
-//! The engine is unchanged: the futures read and write through the
+//! The engine only holds the hub: the futures read and write through the
 //! socket's own `IoDevice` calls, so the read buffer limit
 //! (`set_read_buffer_size`) and the write buffer behave exactly as for
 //! slot code.
@@ -26,8 +26,29 @@
 //! The code is generic over [`AsyncDevice`]: an `IoDevice` plus the
 //! `AbstractSocket` whose signals announce its data. A socket type whose
 //! device reads something else than the TCP stream (TLS) implements it and
-//! invokes [`async_device!`] for its own inherent `read_async`/
-//! `write_all_async` and `AsyncRead`/`AsyncWrite` impls.
+//! invokes the crate-internal `async_device!` macro for its own inherent
+//! `read_async`/`write_all_async` and `AsyncRead`/`AsyncWrite` impls.
+//!
+//! # Examples
+//!
+//! ```
+//! use sigloop_core::block_on;
+//! use sigloop_net::{SocketError, TcpSocket};
+//!
+//! // Nothing listens on this port any more: the awaited connect fails
+//! // with the error (and text) the signals report.
+//! let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+//! let outcome = block_on(async move {
+//!     let socket = TcpSocket::new();
+//!     let result = socket.connect("127.0.0.1", port).await;
+//!     (result, socket.error_string())
+//! });
+//! assert_eq!(
+//!     outcome,
+//!     Some((Err(SocketError::ConnectionRefused), "Connection refused".to_string()))
+//! );
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
