@@ -195,3 +195,24 @@ fn a_second_driver_is_refused() {
     });
     assert_eq!(code, 2);
 }
+
+/// `delete_later` called from a tokio task is carried out by the next
+/// pass, as from a slot under `exec` (Qt's event handlers run one scope
+/// deep); before, it waited for a pass that never came.
+#[test]
+fn delete_later_from_a_tokio_task_is_carried_out() {
+    let code = with_driver(async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let timer = Timer::new();
+        let destroyed = support::waits::counter(timer.destroyed());
+        timer.delete_later();
+        let start = Instant::now();
+        while destroyed.get() == 0 {
+            assert!(start.elapsed() < DEADLINE, "the delete never ran");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(timer.is_deleted());
+        EventDispatcher::exit(4);
+    });
+    assert_eq!(code, 4);
+}

@@ -238,6 +238,7 @@ impl Inner {
     pub(crate) fn post_delete(&self, call: LocalCall) {
         let level = self.loop_level.get() + self.scope_level.get();
         self.deferred.borrow_mut().push((level, call));
+        self.wake_host();
     }
 
     /// Moves calls other threads queued before this point to the posted
@@ -596,9 +597,14 @@ impl Inner {
 /// `exec`) that stays entered while the host runs its own work between
 /// non-blocking passes. Leaving it (drop) ends the frame.
 ///
+/// The host's own code (a tokio task) runs between passes one scope deep,
+/// as a slot would under `exec`: a `delete_later` it calls is due at the
+/// next pass, as Qt's would be from an event handler.
+///
 /// The host sleeps on the loop's descriptor and next timer; while it does
-/// ([`set_idle`](Self::set_idle)), a call posted, a timer added or an exit
-/// requested from the host's own code wakes the descriptor.
+/// ([`set_idle`](Self::set_idle)), a call posted, a timer added, a delete
+/// deferred or an exit requested from the host's own code wakes the
+/// descriptor.
 #[cfg(feature = "tokio")]
 pub(crate) struct Hosted {
     inner: Rc<Inner>,
@@ -620,11 +626,22 @@ impl Hosted {
         });
         inner.frames.borrow_mut().push(frame.clone());
         inner.loop_level.set(inner.loop_level.get() + 1);
+        inner.scope_level.set(inner.scope_level.get() + 1);
         Some(Hosted { inner, frame })
     }
 
-    /// One pass that does not block.
+    /// One pass that does not block, at the frame's own level (out of the
+    /// host's scope for its duration, also if a slot panics).
     pub(crate) fn pass(&self) {
+        struct HostScope<'a>(&'a Cell<u32>);
+        impl Drop for HostScope<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() + 1);
+            }
+        }
+        let scope = &self.inner.scope_level;
+        scope.set(scope.get() - 1);
+        let _back = HostScope(scope);
         self.inner
             .pass(ProcessEventsFlags::ALL_EVENTS, Some(Duration::ZERO));
     }
@@ -661,6 +678,7 @@ impl Drop for Hosted {
             .borrow_mut()
             .retain(|frame| !Rc::ptr_eq(frame, &self.frame));
         inner.loop_level.set(inner.loop_level.get() - 1);
+        inner.scope_level.set(inner.scope_level.get() - 1);
         inner.app_running.set(false);
         inner.quit_now.set(false);
     }
