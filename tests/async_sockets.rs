@@ -337,3 +337,33 @@ fn an_idle_loop_with_waiting_tasks_uses_no_cpu() {
     waiting.abort();
     sleeping.abort();
 }
+
+/// A worker thread whose loop ends while its task still awaits a read on
+/// a connected socket: the thread's teardown drops the task, the socket
+/// with it (its abort signals wake the dying task), and nothing panics.
+#[test]
+fn a_thread_that_exits_with_a_task_awaiting_its_socket_tears_down_cleanly() {
+    let (listener, port) = std_listener();
+    let worker = sigloop::LoopThread::start_with("async-worker", move || {
+        drop(spawn_local(async move {
+            let socket = TcpSocket::new();
+            socket.connect("127.0.0.1", port).await.unwrap();
+            let mut buf = [0u8; 8];
+            let _ = socket.read_async(&mut buf).await;
+            unreachable!("the peer never writes nor closes while the thread runs");
+        }));
+    })
+    .unwrap();
+    let (peer, _) = listener.accept().unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    worker.quit();
+    assert!(
+        matches!(worker.join(), Ok(0)),
+        "the worker's thread ended normally"
+    );
+    // The socket went with the thread: the peer sees the end of the stream.
+    let mut rest = Vec::new();
+    (&peer).read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+}

@@ -50,7 +50,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -122,11 +122,17 @@ impl Hub {
     }
 }
 
-/// The socket's hub, attached on first use.
+/// The socket's hub, attached on first use (kept with the socket's rarely
+/// used state, so an idle socket that is never awaited stays as small).
 fn hub(socket: &AbstractSocket) -> Rc<Hub> {
-    let cell: &OnceCell<Rc<Hub>> = &socket.core.async_hub;
-    if let Some(hub) = cell.get() {
-        return hub.clone();
+    let existing = socket
+        .core
+        .d
+        .borrow()
+        .rare()
+        .and_then(|rare| rare.async_hub.clone());
+    if let Some(hub) = existing {
+        return hub;
     }
     let hub = Rc::new(Hub::default());
     // The connections live as long as the socket's signals: never broken.
@@ -143,7 +149,7 @@ fn hub(socket: &AbstractSocket) -> Rc<Hub> {
     let _: Connection = socket.state_changed().connect(move |_| h.wake_both());
     let h = hub.clone();
     let _: Connection = socket.error_occurred().connect(move |_| h.wake_both());
-    let _ = cell.set(hub.clone());
+    socket.core.d.borrow_mut().rare_mut().async_hub = Some(hub.clone());
     hub
 }
 

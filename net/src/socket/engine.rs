@@ -335,6 +335,9 @@ pub(crate) struct Rare {
     /// (see `proxied.rs`); boxed again, so a socket without a proxy pays
     /// one pointer here.
     pub(crate) proxy: Option<Box<super::proxied::ProxyRare>>,
+    /// The wakers of tasks awaiting this socket, made by the first async
+    /// call (see `crate::async_io`); never made for slot-only sockets.
+    pub(crate) async_hub: Option<Rc<crate::async_io::Hub>>,
 }
 
 impl Default for Rare {
@@ -350,6 +353,7 @@ impl Default for Rare {
             peer_scope: String::new(),
             local_scope: String::new(),
             proxy: None,
+            async_hub: None,
         }
     }
 }
@@ -591,9 +595,6 @@ pub(crate) struct SocketCore {
     pub(crate) in_ready_read: Cell<bool>,
     /// A `bytes_written` slot is running: the same rule.
     pub(crate) in_bytes_written: Cell<bool>,
-    /// The wakers of tasks awaiting this socket, made by the first async
-    /// call (see `crate::async_io`); never made for slot-only sockets.
-    pub(crate) async_hub: std::cell::OnceCell<Rc<crate::async_io::Hub>>,
 }
 
 impl SocketCore {
@@ -607,7 +608,6 @@ impl SocketCore {
             work: Cell::new(0),
             in_ready_read: Cell::new(false),
             in_bytes_written: Cell::new(false),
-            async_hub: std::cell::OnceCell::new(),
         })
     }
 
