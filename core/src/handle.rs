@@ -209,9 +209,7 @@ impl LoopHandle {
     /// sigloop_core::EventDispatcher::handle().wake_up();
     /// ```
     pub fn wake_up(&self) {
-        if let Err(err) = self.shared.waker.wake() {
-            log::error!("sigloop: cannot wake the event loop: {err}");
-        }
+        self.shared.wake_poll();
     }
 
     /// Whether the loop runs on the calling thread.
