@@ -310,3 +310,24 @@ fn a_stream_of_emissions_ends_with_its_signal() {
     let ended = Signal::<u8>::new().next();
     assert_eq!(block_on(ended), Some(None), "the signal was dropped");
 }
+
+/// A task that runs a nested loop inside its own poll (here `block_on`)
+/// and is woken meanwhile: the wake-up is not lost while the task is out
+/// of its slot, and the task is polled again once that poll returns.
+#[test]
+fn a_wake_during_the_tasks_own_nested_loop_is_not_lost() {
+    let polls = Rc::new(Cell::new(0));
+    let p = polls.clone();
+    let task = spawn_local(std::future::poll_fn(move |cx| {
+        p.set(p.get() + 1);
+        if p.get() == 1 {
+            cx.waker().wake_by_ref();
+            // The nested loop meets the wake-up while this poll runs.
+            block_on(sleep(Duration::from_millis(1)));
+            return Poll::Pending;
+        }
+        Poll::Ready(p.get())
+    }));
+    run_until("the second poll", || task.is_finished());
+    assert_eq!(block_on(task), Some(Ok(2)));
+}

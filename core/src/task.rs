@@ -131,20 +131,24 @@ fn schedule(key: usize, generation: u64) {
 /// Polls the ready tasks, up to [`POLL_BUDGET`]. Tasks woken meanwhile
 /// join the list; whatever is left (the budget ran out, or a task panicked
 /// out of this call) gets a new posted call.
+///
+/// The posted call is consumed when it starts: a wake-up during a poll
+/// posts a new one, so a loop nested in a task's poll (`block_on` inside a
+/// task, a blocking wait) runs the tasks it needs. The call that finds the
+/// list empty costs one posted call.
 fn run_ready() {
     struct Repost;
     impl Drop for Repost {
         fn drop(&mut self) {
-            let again = TASKS.try_with(|tasks| {
-                let again = !tasks.ready.borrow().is_empty();
-                tasks.runner_posted.set(again);
-                again
+            let post = TASKS.try_with(|tasks| {
+                !tasks.ready.borrow().is_empty() && !tasks.runner_posted.replace(true)
             });
-            if again == Ok(true) {
+            if post == Ok(true) {
                 dispatcher::try_with_current(|inner| inner.post(Box::new(run_ready)));
             }
         }
     }
+    let _ = TASKS.try_with(|tasks| tasks.runner_posted.set(false));
     let _repost = Repost;
     for _ in 0..POLL_BUDGET {
         match TASKS.with(take_next) {
