@@ -13,6 +13,11 @@
 //! - [`net`] (`sigloop-net`): QtNetwork's classes — host addresses and
 //!   lookups, `QTcpSocket`, `QTcpServer`, `QUdpSocket`, network interfaces.
 //!
+//! async/await is there too, for those who want it: [`spawn_local`],
+//! [`block_on`], [`sleep`], [`timeout`], [`Signal::next`] and
+//! [`Signal::stream`], awaited sockets ([`net::async_io`]), and, with the
+//! `tokio` feature, the loop inside a tokio application (`tokio::run`).
+//!
 //! ```
 //! use std::time::Duration;
 //! use sigloop::{EventDispatcher, Signal, Timer};
@@ -33,6 +38,15 @@ pub use sigloop_net as net;
 pub use sigloop_net::ssl;
 pub use sigloop_signals as signals;
 
+/// sigloop inside a tokio application (the `tokio` feature): see
+/// [`sigloop_core::tokio`].
+#[cfg(feature = "tokio")]
+pub use sigloop_core::tokio;
+
+pub use sigloop_core::{
+    block_on, sleep, sleep_until, spawn_local, timeout, Elapsed, JoinError, JoinHandle, Sleep,
+    Timeout,
+};
 pub use sigloop_core::{
     Buffer, ByteQueue, DeadlineTimer, DeviceError, ElapsedTimer, EventDispatcher, EventLoop,
     IoDevice, LoopHandle, LoopThread, NotifierKind, OpenMode, ProcessEventsFlags, QueueClosed,
@@ -56,7 +70,8 @@ pub use sigloop_net::{
     LocalSocketState, WeakLocalServer, WeakLocalSocket,
 };
 pub use sigloop_signals::{
-    ConnectError, ConnectOptions, Connection, ConnectionType, Receiver, ScopedConnection, Signal,
+    ConnectError, ConnectOptions, Connection, ConnectionType, Emissions, NextEmission, Receiver,
+    ScopedConnection, Signal,
 };
 
 /// Guides that are not about one item: porting from Qt and PySide, and the

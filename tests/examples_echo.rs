@@ -27,7 +27,12 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let mut child = Command::new(example("echo_server"))
+        Server::start_example("echo_server")
+    }
+
+    /// `echo_server` or `async_echo_server` (the same command line).
+    fn start_example(name: &str) -> Server {
+        let mut child = Command::new(example(name))
             .args(["--port", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -194,11 +199,25 @@ fn bad_command_lines_are_refused_with_usage() {
 /// chunks handed over whole). Every byte comes back, in order.
 #[test]
 fn a_peer_that_reads_slowly_gets_every_byte_back() {
+    slow_peer_gets_every_byte_back(Server::start());
+}
+
+/// The async/await echo server: the same echoes, and a slow peer gets
+/// every byte back while its async writes wait on the write buffer.
+#[test]
+fn the_async_echo_server_echoes_like_the_slot_one() {
+    let server = Server::start_example("async_echo_server");
+    assert_echoed(&echo(&server, "127.0.0.1", "first"), "first");
+    let big = "écho ".repeat(15_000);
+    assert_echoed(&echo(&server, "127.0.0.1", &big), &big);
+    slow_peer_gets_every_byte_back(server);
+}
+
+fn slow_peer_gets_every_byte_back(server: Server) {
     use std::io::{Read, Write};
     use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 
     const TOTAL: usize = 12 << 20;
-    let server = Server::start();
     let socket =
         socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
     // Set before connecting so that the window follows it: the echo then

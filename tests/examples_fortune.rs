@@ -1,5 +1,6 @@
 //! Runs the compiled ports of Qt's network examples as a user would:
 //! `fortune_server`, `fortune_client`, `blocking_fortune_client`,
+//! `async_fortune_client`,
 //! `threaded_fortune_server`, `loopback` and `demo`, and checks what they
 //! print and how they exit.
 //!
@@ -161,16 +162,20 @@ fn fortune_client_prints_the_fortune_the_server_was_given() {
         "",
     ] {
         let server = Server::start("fortune_server", &["--port", "0", "--fortune", fortune]);
-        let output = fetch("fortune_client", &server);
-        assert_prints("fortune_client", &output, &format!("FORTUNE {fortune}"));
+        for client in ["fortune_client", "async_fortune_client"] {
+            let output = fetch(client, &server);
+            assert_prints(client, &output, &format!("FORTUNE {fortune}"));
+        }
     }
 }
 
 #[test]
 fn fortune_client_tells_a_null_string_from_an_empty_one() {
     let server = Server::start("fortune_server", &["--null"]);
-    let output = fetch("fortune_client", &server);
-    assert_prints("fortune_client", &output, "NULL FORTUNE");
+    for client in ["fortune_client", "async_fortune_client"] {
+        let output = fetch(client, &server);
+        assert_prints(client, &output, "NULL FORTUNE");
+    }
 }
 
 #[test]
@@ -351,7 +356,11 @@ fn clients_fail_with_a_message_when_nothing_listens() {
         .expect("a free port")
         .port()
         .to_string();
-    for client in ["fortune_client", "blocking_fortune_client"] {
+    for client in [
+        "fortune_client",
+        "blocking_fortune_client",
+        "async_fortune_client",
+    ] {
         let output = run(client, &["--host", "127.0.0.1", "--port", &port]);
         assert_eq!(
             output.status.code(),
@@ -376,12 +385,16 @@ fn clients_fail_when_the_server_closes_without_a_whole_fortune() {
     let port = listener.local_addr().expect("address").port().to_string();
     let serve = std::thread::spawn(move || {
         use std::io::Write;
-        for _ in 0..2 {
+        for _ in 0..3 {
             let (mut peer, _) = listener.accept().expect("accept");
             peer.write_all(&[0, 0, 0, 4, 0, b'H']).expect("write");
         }
     });
-    for client in ["fortune_client", "blocking_fortune_client"] {
+    for client in [
+        "fortune_client",
+        "blocking_fortune_client",
+        "async_fortune_client",
+    ] {
         let output = run(client, &["--host", "127.0.0.1", "--port", &port]);
         assert_eq!(
             output.status.code(),
@@ -400,6 +413,7 @@ fn bad_command_lines_are_refused_with_usage() {
     for (name, args) in [
         ("fortune_client", &["--port", "1"][..]),
         ("blocking_fortune_client", &["--host", "127.0.0.1"][..]),
+        ("async_fortune_client", &["--port", "1"][..]),
         ("fortune_server", &["--port", "not-a-number"][..]),
         ("threaded_fortune_server", &["--threads", "0"][..]),
         ("loopback", &["--fast"][..]),

@@ -20,7 +20,8 @@
 //! length `ffffffff`; sigloop reads and writes it as `None`), and text
 //! beyond the BMP (surrogate pairs). Both directions are checked with
 //! sigloop used directly here, and again with the example binaries
-//! (`fortune_client`, `blocking_fortune_client`, `fortune_server`,
+//! (`fortune_client`, `blocking_fortune_client`, `async_fortune_client`,
+//! `fortune_server`,
 //! `threaded_fortune_server`), which `cargo test` builds; running this file
 //! alone needs `cargo build --examples` first for those.
 //!
@@ -698,7 +699,11 @@ fn example_clients_read_fortunes_from_qt_fortune_server() {
     let mut failures = Vec::new();
     for (case, text) in FORTUNES {
         let (_server, port) = Peer::server("fortune_server.py", &server_args(text));
-        for client in ["fortune_client", "blocking_fortune_client"] {
+        for client in [
+            "fortune_client",
+            "blocking_fortune_client",
+            "async_fortune_client",
+        ] {
             let mut command = Command::new(example(client));
             command.args(["--host", "127.0.0.1", "--port", &port.to_string()]);
             let output = output_within(client, command);

@@ -15,6 +15,7 @@ from html import escape
 
 SERVERS = [
     ("sigloop", "sigloop (ours)"),
+    ("sigloop-async", "sigloop, async/await"),
     ("mio", "raw mio"),
     ("tokio", "tokio current_thread"),
     ("qt", "Qt 6 C++"),
@@ -242,7 +243,12 @@ def markdown(cpu, rate, mbps, rss, rounds, spread, lat, meta, servers):
 
 def svg(cpu, servers):
     shown = [s for s in servers if s != "mio"]
-    colors = {"sigloop": "#2f6fb5", "tokio": "#c5662b", "qt": "#3c9a4b"}
+    colors = {
+        "sigloop": "#2f6fb5",
+        "sigloop-async": "#7a4fb5",
+        "tokio": "#c5662b",
+        "qt": "#3c9a4b",
+    }
     names = dict(SERVERS)
     ratios = [cpu[s, sc] / cpu["mio", sc] for sc, _, _ in SCENARIOS for s in shown
               if (s, sc) in cpu and ("mio", sc) in cpu]

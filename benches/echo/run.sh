@@ -17,9 +17,11 @@
 # (CPU per operation as a ratio to raw mio). Raw lines go to
 # benches/echo/peers/target/echo-raw.tsv.
 #
-# Knobs (environment): ROUNDS (5), DURATION seconds per scenario (1.0),
+# Knobs (environment): REPORT_DIR (benches/echo), ROUNDS (5), DURATION seconds per scenario (1.0),
 # WARMUP seconds (0.3), IDLE connections for the memory test (10000),
-# SERVERS (space-separated subset of: sigloop mio tokio qt), SCENARIOS
+# SERVERS (space-separated subset of: sigloop mio tokio qt sigloop-async;
+# sigloop-async is the async/await echo, examples/async_echo_server.rs,
+# not run by default), SCENARIOS
 # (comma-separated subset of: rss pp1_64 pp1_4k pp100_64 pp100_4k bulk64k
 # fullpipe churn; all by default, rss in the first round only).
 #
@@ -40,6 +42,9 @@ WARMUP="${WARMUP:-0.3}"
 IDLE="${IDLE:-10000}"
 SERVERS="${SERVERS:-sigloop mio tokio qt}"
 SCENARIOS="${SCENARIOS:-rss,pp1_64,pp1_4k,pp100_64,pp100_4k,bulk64k,fullpipe,churn}"
+# Where results.md and results.svg go (a partial run keeps the committed
+# report: REPORT_DIR=/tmp/echo).
+REPORT_DIR="${REPORT_DIR:-${HERE}}"
 
 log() { printf '==> %s\n' "$*" >&2; }
 started=$(date +%s)
@@ -62,6 +67,11 @@ if [[ -z "${SIGLOOP_BIN:-}" ]]; then
     cargo build --quiet --release --manifest-path "${ROOT}/Cargo.toml" --example echo_server
     SIGLOOP_BIN="$(cargo metadata --quiet --format-version 1 --no-deps --manifest-path "${ROOT}/Cargo.toml" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/echo_server"
+fi
+if [[ " ${SERVERS} " == *" sigloop-async "* ]]; then
+    log "building sigloop's async_echo_server example (release)"
+    cargo build --quiet --release --manifest-path "${ROOT}/Cargo.toml" --example async_echo_server
+    SIGLOOP_ASYNC_BIN="$(dirname "${SIGLOOP_BIN}")/async_echo_server"
 fi
 
 log "building the raw mio and tokio peers and the load generator (release)"
@@ -109,6 +119,7 @@ fi
 bin_of() {
     case "$1" in
         sigloop) echo "${SIGLOOP_BIN}" ;;
+        sigloop-async) echo "${SIGLOOP_ASYNC_BIN}" ;;
         mio) echo "${MIO_BIN}" ;;
         tokio) echo "${TOKIO_BIN}" ;;
         qt) echo "${QT_BIN}" ;;
@@ -186,7 +197,8 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 elapsed=$(($(date +%s) - started))
 tokio_version="$(grep -A1 '^name = "tokio"$' "${PEERS}/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
 mio_version="$(grep -A1 '^name = "mio"$' "${PEERS}/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
-python3 "${HERE}/report.py" "${RAW}" "${HERE}/results.md" "${HERE}/results.svg" \
+mkdir -p "${REPORT_DIR}"
+python3 "${HERE}/report.py" "${RAW}" "${REPORT_DIR}/results.md" "${REPORT_DIR}/results.svg" \
     --meta "command=bash benches/echo/run.sh" \
     --meta "settings=ROUNDS=${ROUNDS} DURATION=${DURATION} WARMUP=${WARMUP} IDLE=${IDLE} SERVERS='${SERVERS}' SCENARIOS=${SCENARIOS}" \
     --meta "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) CPUs)" \
@@ -196,4 +208,4 @@ python3 "${HERE}/report.py" "${RAW}" "${HERE}/results.md" "${HERE}/results.svg" 
     --meta "load=load average ${load_before} before, ${load_after} after" \
     --meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
     --meta "elapsed=${elapsed} s"
-log "wrote ${HERE}/results.md and ${HERE}/results.svg in ${elapsed} s"
+log "wrote ${REPORT_DIR}/results.md and ${REPORT_DIR}/results.svg in ${elapsed} s"

@@ -130,6 +130,10 @@ pub(crate) struct Inner {
     pub(crate) quit_now: Cell<bool>,
     pub(crate) app_running: Cell<bool>,
     frames: RefCell<Vec<Rc<Frame>>>,
+    /// A host loop (the tokio driver) sleeps on this loop's descriptor and
+    /// timer: work queued from outside a pass must wake it (see
+    /// [`Hosted`]). Always `false` under `exec`.
+    host_idle: Cell<bool>,
 }
 
 impl Inner {
@@ -153,6 +157,7 @@ impl Inner {
             quit_now: Cell::new(false),
             app_running: Cell::new(false),
             frames: RefCell::new(Vec::new()),
+            host_idle: Cell::new(false),
         })
     }
 
@@ -167,6 +172,27 @@ impl Inner {
         let seq = self.next_post.get();
         self.next_post.set(seq + 1);
         self.posted.borrow_mut().push_back((seq, receiver, call));
+        self.wake_host();
+    }
+
+    /// Wakes a host loop sleeping on this loop (see [`Hosted`]): new work
+    /// came from outside a pass. A flag test when no host sleeps.
+    #[inline]
+    fn wake_host(&self) {
+        if self.host_idle.replace(false) {
+            self.shared.wake_poll();
+        }
+    }
+
+    /// Puts a timer on the heap; a sleeping host loop recomputes its wait.
+    pub(crate) fn insert_timer(
+        &self,
+        deadline: Instant,
+        action: TimerAction,
+    ) -> crate::timer_heap::TimerKey {
+        let key = self.timers.borrow_mut().insert(deadline, action);
+        self.wake_host();
+        key
     }
 
     /// Takes the posted calls of `receiver` out of the queue. The caller
@@ -212,6 +238,7 @@ impl Inner {
     pub(crate) fn post_delete(&self, call: LocalCall) {
         let level = self.loop_level.get() + self.scope_level.get();
         self.deferred.borrow_mut().push((level, call));
+        self.wake_host();
     }
 
     /// Moves calls other threads queued before this point to the posted
@@ -561,6 +588,99 @@ impl Inner {
         for frame in self.frames.borrow().iter() {
             frame.exit.set(Some(code));
         }
+        self.wake_host();
+    }
+}
+
+/// This thread's loop run by a host loop instead of `exec`: an exec frame
+/// (so `exit`, `quit`, nesting levels and deferred deletes behave as under
+/// `exec`) that stays entered while the host runs its own work between
+/// non-blocking passes. Leaving it (drop) ends the frame.
+///
+/// The host's own code (a tokio task) runs between passes one scope deep,
+/// as a slot would under `exec`: a `delete_later` it calls is due at the
+/// next pass, as Qt's would be from an event handler.
+///
+/// The host sleeps on the loop's descriptor and next timer; while it does
+/// ([`set_idle`](Self::set_idle)), a call posted, a timer added, a delete
+/// deferred or an exit requested from the host's own code wakes the
+/// descriptor.
+#[cfg(feature = "tokio")]
+pub(crate) struct Hosted {
+    inner: Rc<Inner>,
+    frame: Rc<Frame>,
+}
+
+#[cfg(feature = "tokio")]
+impl Hosted {
+    /// Enters the frame; `None` if a loop already runs on this thread.
+    pub(crate) fn enter() -> Option<Hosted> {
+        let inner = current();
+        if inner.any_running() {
+            return None;
+        }
+        inner.quit_now.set(false);
+        inner.app_running.set(true);
+        let frame = Rc::new(Frame {
+            exit: Cell::new(None),
+        });
+        inner.frames.borrow_mut().push(frame.clone());
+        inner.loop_level.set(inner.loop_level.get() + 1);
+        inner.scope_level.set(inner.scope_level.get() + 1);
+        Some(Hosted { inner, frame })
+    }
+
+    /// One pass that does not block, at the frame's own level (out of the
+    /// host's scope for its duration, also if a slot panics).
+    pub(crate) fn pass(&self) {
+        struct HostScope<'a>(&'a Cell<u32>);
+        impl Drop for HostScope<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() + 1);
+            }
+        }
+        let scope = &self.inner.scope_level;
+        scope.set(scope.get() - 1);
+        let _back = HostScope(scope);
+        self.inner
+            .pass(ProcessEventsFlags::ALL_EVENTS, Some(Duration::ZERO));
+    }
+
+    /// The code the frame was asked to exit with.
+    pub(crate) fn exit_code(&self) -> Option<i32> {
+        self.frame.exit.get()
+    }
+
+    /// How long the host may sleep (see `time_to_next_timer`).
+    pub(crate) fn time_to_next_timer(&self) -> Option<Duration> {
+        self.inner
+            .time_to_next_timer(ProcessEventsFlags::ALL_EVENTS)
+    }
+
+    /// Whether the host is about to sleep (`true`) or awake (`false`).
+    pub(crate) fn set_idle(&self, idle: bool) {
+        self.inner.host_idle.set(idle);
+    }
+
+    /// The loop's poll descriptor.
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&*self.inner)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Drop for Hosted {
+    fn drop(&mut self) {
+        let inner = &self.inner;
+        inner.host_idle.set(false);
+        inner
+            .frames
+            .borrow_mut()
+            .retain(|frame| !Rc::ptr_eq(frame, &self.frame));
+        inner.loop_level.set(inner.loop_level.get() - 1);
+        inner.scope_level.set(inner.scope_level.get() - 1);
+        inner.app_running.set(false);
+        inner.quit_now.set(false);
     }
 }
 

@@ -54,6 +54,13 @@ impl Shared {
         self.woken.load(Ordering::Acquire)
     }
 
+    /// Makes the poll descriptor readable without posting anything.
+    pub(crate) fn wake_poll(&self) {
+        if let Err(err) = self.waker.wake() {
+            log::error!("sigloop: cannot wake the event loop: {err}");
+        }
+    }
+
     fn wake(&self) {
         if !self.woken.swap(true, Ordering::SeqCst) {
             if let Err(err) = self.waker.wake() {
@@ -202,9 +209,7 @@ impl LoopHandle {
     /// sigloop_core::EventDispatcher::handle().wake_up();
     /// ```
     pub fn wake_up(&self) {
-        if let Err(err) = self.shared.waker.wake() {
-            log::error!("sigloop: cannot wake the event loop: {err}");
-        }
+        self.shared.wake_poll();
     }
 
     /// Whether the loop runs on the calling thread.

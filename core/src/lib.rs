@@ -39,7 +39,28 @@
 //! # Embedding
 //!
 //! [`EventDispatcher::as_raw_fd`], [`EventDispatcher::time_to_next_timer`]
-//! and [`EventDispatcher::dispatch_once`] let another loop drive this one.
+//! and [`EventDispatcher::dispatch_once`] let another loop drive this one;
+//! with the `tokio` feature, `tokio::run` does it for a tokio runtime.
+//!
+//! # async/await
+//!
+//! [`spawn_local`] runs a future as a task on the thread's loop,
+//! [`block_on`] runs the loop until a future completes, and [`sleep`],
+//! [`sleep_until`] and [`timeout`] wait on the loop's timers. Tasks run
+//! from an ordinary posted call, so a program that never spawns one pays
+//! nothing in the passes above.
+//!
+//! ```
+//! use std::time::Duration;
+//! use sigloop_core::{block_on, sleep, spawn_local};
+//!
+//! let a = spawn_local(async {
+//!     sleep(Duration::from_millis(2)).await;
+//!     "a"
+//! });
+//! let both = block_on(async move { (a.await.unwrap(), "b") });
+//! assert_eq!(both, Some(("a", "b")));
+//! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -57,11 +78,15 @@ mod io;
 mod io_device;
 mod notifier;
 mod object;
+mod sleep;
+mod task;
 mod text_mode;
 mod thread;
 mod thread_affinity;
 mod timer;
 mod timer_heap;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use buffer_device::Buffer;
 pub use byte_queue::ByteQueue;
@@ -75,6 +100,8 @@ pub use flags::ProcessEventsFlags;
 pub use handle::LoopHandle;
 pub use io_device::{DeviceError, IoDevice, OpenMode};
 pub use notifier::{NotifierKind, SocketNotifier, WeakSocketNotifier};
+pub use sleep::{sleep, sleep_until, timeout, Elapsed, Sleep, Timeout};
+pub use task::{block_on, spawn_local, JoinError, JoinHandle};
 pub use thread::LoopThread;
 pub use timer::{Timer, TimerType, WeakTimer};
 

@@ -518,10 +518,7 @@ impl Timer {
             return;
         };
         dispatcher::with_current(|inner| {
-            inner
-                .timers
-                .borrow_mut()
-                .insert(deadline, TimerAction::Call(Box::new(call)));
+            inner.insert_timer(deadline, TimerAction::Call(Box::new(call)));
         });
     }
 
@@ -606,10 +603,7 @@ impl TimerInner {
         let generation = self.generation.get();
         let this: Weak<dyn TimerTarget> = self.this.clone();
         let key = dispatcher::with_current(|inner| {
-            inner
-                .timers
-                .borrow_mut()
-                .insert(deadline, TimerAction::Object(this, generation))
+            inner.insert_timer(deadline, TimerAction::Object(this, generation))
         });
         self.armed.set(Some(Armed::At(key, deadline)));
     }

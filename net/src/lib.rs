@@ -68,6 +68,7 @@
 #![deny(missing_docs)]
 
 mod abstract_socket;
+pub mod async_io;
 mod host_address;
 mod host_info;
 mod local;

@@ -695,3 +695,13 @@ fn check_readable(mode: OpenMode) -> Result<(), DeviceError> {
     }
     Ok(())
 }
+
+/// The async reads and writes come from the read buffer and go to the
+/// write buffer, as `IoDevice`'s calls (see [`crate::async_io`]).
+impl crate::async_io::AsyncDevice for TcpSocket {
+    fn async_socket(&self) -> &AbstractSocket {
+        &self.socket
+    }
+}
+
+crate::async_io::async_device!(TcpSocket);

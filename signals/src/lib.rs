@@ -54,6 +54,7 @@
 
 mod connection;
 mod connection_type;
+mod future;
 mod local_queue;
 pub mod queue;
 mod receiver;
@@ -63,6 +64,7 @@ mod slot_list;
 
 pub use connection::{Connection, ScopedConnection};
 pub use connection_type::{ConnectError, ConnectOptions, ConnectionType};
+pub use future::{Emissions, NextEmission};
 pub use receiver::Receiver;
 pub use signal::Signal;
 

@@ -405,6 +405,9 @@ pub(crate) struct Rare {
     /// An `SslSocket`'s TLS layer (see `tls.rs`); boxed again, so a plain
     /// socket pays one pointer here.
     pub(crate) tls: Option<Box<super::tls::TlsState>>,
+    /// The wakers of tasks awaiting this socket, made by the first async
+    /// call (see `crate::async_io`); never made for slot-only sockets.
+    pub(crate) async_hub: Option<Rc<crate::async_io::Hub>>,
 }
 
 impl Default for Rare {
@@ -423,6 +426,7 @@ impl Default for Rare {
             connect_policy: super::ConnectPolicy::Sequential,
             write_marks: None,
             tls: None,
+            async_hub: None,
         }
     }
 }

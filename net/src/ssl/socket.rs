@@ -1105,3 +1105,13 @@ impl IoDevice for SslSocket {
         self.socket.index_of_newline(max)
     }
 }
+
+/// The async reads and writes of an `SslSocket` move plaintext: the TLS
+/// layer sits below the buffers they use (see [`crate::async_io`]).
+impl crate::async_io::AsyncDevice for SslSocket {
+    fn async_socket(&self) -> &crate::AbstractSocket {
+        self
+    }
+}
+
+crate::async_io::async_device!(SslSocket);
