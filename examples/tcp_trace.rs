@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         for scenario in support::tls_scenarios::tls() {
             let picked = only
                 .as_ref()
-                .map_or(true, |names| names.iter().any(|n| n == scenario.name));
+                .is_none_or(|names| names.iter().any(|n| n == scenario.name));
             if picked {
                 print!("{}", (scenario.run)().to_oracle_block());
             }

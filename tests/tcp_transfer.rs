@@ -62,7 +62,7 @@ fn sixty_four_mib_to_a_slow_reader_with_a_bounded_buffer() {
                     let data: Vec<u8> = (start..end).map(pattern).collect();
                     hasher.borrow_mut().write(&data);
                     // Both ways in: copied, and handed over (`write_vec`).
-                    if (start / CHUNK) % 2 == 0 {
+                    if (start / CHUNK).is_multiple_of(2) {
                         socket.write(&data).unwrap();
                     } else {
                         socket.write_vec(data).unwrap();

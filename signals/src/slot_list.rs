@@ -548,7 +548,7 @@ struct Running<'a, T> {
 impl<T> Running<'_, T> {
     #[inline]
     fn call(&mut self, args: &T) -> bool {
-        self.slot.as_mut().map_or(true, |slot| slot.call(args))
+        self.slot.as_mut().is_none_or(|slot| slot.call(args))
     }
 }
 

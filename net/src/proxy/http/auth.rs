@@ -64,7 +64,7 @@ impl AuthState {
             } else {
                 continue;
             };
-            if best.map_or(true, |(scheme, _)| candidate.0 > scheme) {
+            if best.is_none_or(|(scheme, _)| candidate.0 > scheme) {
                 best = Some(candidate);
             }
         }
