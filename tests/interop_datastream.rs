@@ -303,7 +303,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Vec<u8> {
-    assert!(text.len().is_multiple_of(2), "odd hex from the peer: {text:?}");
+    assert!(
+        text.len().is_multiple_of(2),
+        "odd hex from the peer: {text:?}"
+    );
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex from the peer"))
