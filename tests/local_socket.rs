@@ -623,7 +623,10 @@ fn wait_for_connected_waits_for_backlog_room_without_a_loop() {
         "still trying, as Qt"
     );
 
-    // A peer thread makes room a little later.
+    // A peer thread makes room a little later. Why a sleep: it is not a
+    // wait for an event but the delay under test, so that the blocking
+    // wait below is already retrying when room appears (if room came
+    // first, the test would not show that the retry finds it).
     let accepter = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(100));
         let accepted: Vec<_> = (0..2).map(|_| listener.accept().unwrap()).collect();
