@@ -18,6 +18,8 @@
 
 mod support;
 
+use support::hex::{hex, unhex};
+
 use std::collections::BTreeMap;
 use std::ffi::CString;
 
@@ -297,21 +299,6 @@ fn cases() -> Vec<Case> {
 // ----------------------------------------------------------------------
 // sigloop's side
 // ----------------------------------------------------------------------
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    assert!(
-        text.len().is_multiple_of(2),
-        "odd hex from the peer: {text:?}"
-    );
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex from the peer"))
-        .collect()
-}
 
 fn write_op(st: &mut DataStream<'_>, op: &Op) {
     match op {

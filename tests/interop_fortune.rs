@@ -30,6 +30,8 @@
 
 mod support;
 
+use support::hex::hex;
+
 use support::examples::example;
 
 use std::io::{BufRead, BufReader, Read};
@@ -79,10 +81,6 @@ fn qstring_wire(text: Option<&str>) -> Vec<u8> {
         out.extend_from_slice(&unit.to_be_bytes());
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What our clients and Qt's client print for a fortune.

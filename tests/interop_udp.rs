@@ -10,6 +10,8 @@
 
 mod support;
 
+use support::hex::hex;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -84,10 +86,6 @@ fn run_until(what: &str, mut done: impl FnMut() -> bool) {
         assert!(!clock.has_expired(STEP), "timed out waiting for {what}");
         EventDispatcher::process_events(ProcessEventsFlags::WAIT_FOR_MORE_EVENTS);
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]

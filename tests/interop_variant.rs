@@ -20,6 +20,8 @@
 
 mod support;
 
+use support::hex::{hex, unhex};
+
 use std::collections::{BTreeMap, HashMap};
 
 use sigloop::{
@@ -218,21 +220,6 @@ fn known_difference(case: &Case) -> bool {
 // ----------------------------------------------------------------------
 // sigloop's side
 // ----------------------------------------------------------------------
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    assert!(
-        text.len().is_multiple_of(2),
-        "odd hex from the peer: {text:?}"
-    );
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex from the peer"))
-        .collect()
-}
 
 fn write(cfg: Cfg, value: &Variant) -> Vec<u8> {
     let mut out = Vec::new();

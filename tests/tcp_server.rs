@@ -19,6 +19,8 @@
 
 mod support;
 
+use support::hex::hex;
+
 use support::waits::{counter, run_until, settle, DEADLINE, WAIT};
 
 use std::cell::{Cell, RefCell};
@@ -71,10 +73,6 @@ fn listen_on_a_chosen_port(server: &TcpServer, address: &HostAddress) -> u16 {
         }
     }
     panic!("no free port found");
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Where the child processes of this file are told which test body to run.

@@ -4,13 +4,14 @@
 //! processes for scenarios that need a descriptor limit or a private
 //! network namespace ([`isolate`]); tests that need a real peer, which
 //! skip with a notice or fail when it is missing ([`peers`]); real-Qt
-//! peers in Python ([`python_peer`]); private directories for Unix socket
-//! files ([`socket_dir`]); the proxy scenarios of the oracle
-//! peers in Python ([`python_peer`]); the test PKI for TLS ([`certs`]);
-//! the proxy scenarios of the oracle
-//! ([`proxy_scenarios`]); a relay that injects faults into a TCP stream
-//! ([`fault_relay`]); the compiled example binaries ([`examples`]); and
-//! real TLS peers, openssl and PySide6 QSslSocket ([`tls_peers`]).
+//! peers in Python ([`python_peer`]) and the hex they speak ([`hex`]);
+//! private directories for Unix socket files ([`socket_dir`]); the test
+//! PKI for TLS ([`certs`]), TLS configurations and a test server
+//! ([`tls`]), the oracle's TLS scenarios ([`tls_scenarios`]) and real TLS
+//! peers, openssl and PySide6 QSslSocket ([`tls_peers`]); the proxy
+//! scenarios of the oracle ([`proxy_scenarios`]); a relay that injects
+//! faults into a TCP stream ([`fault_relay`]); the compiled example
+//! binaries ([`examples`]); and bounded waits ([`waits`]).
 
 // Each test binary uses only part of these helpers.
 #![allow(dead_code)]
@@ -18,6 +19,7 @@
 pub mod certs;
 pub mod examples;
 pub mod fault_relay;
+pub mod hex;
 pub mod isolate;
 pub mod peers;
 pub mod proxy_scenarios;
