@@ -46,18 +46,13 @@ SCENARIOS="${SCENARIOS:-rss,pp1_64,pp1_4k,pp100_64,pp100_4k,bulk64k,fullpipe,chu
 # report: REPORT_DIR=/tmp/echo).
 REPORT_DIR="${REPORT_DIR:-${HERE}}"
 
-log() { printf '==> %s\n' "$*" >&2; }
+# shellcheck source=../lib.sh
+source "${HERE}/../lib.sh"
 started=$(date +%s)
 
 for tool in cargo python3; do
     command -v "${tool}" >/dev/null || { echo "error: ${tool} not found" >&2; exit 1; }
 done
-pin_server=() pin_client=()
-if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
-    pin_server=(taskset -c 0) pin_client=(taskset -c 1)
-else
-    log "taskset or a second CPU missing: running unpinned"
-fi
 
 # ---------------------------------------------------------------- builds
 # SIGLOOP_BIN=path measures another build of the echo_server example (an
@@ -137,54 +132,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts server $1 on a free port; sets server_pid and server_port.
-start_server() {
-    local out="${work}/$1.out"
-    : >"${out}"
-    "${pin_server[@]+"${pin_server[@]}"}" "$(bin_of "$1")" --port 0 --host 127.0.0.1 \
-        >"${out}" 2>"${work}/$1.err" </dev/null &
-    server_pid=$!
-    local i
-    for ((i = 0; i < 200; i++)); do
-        if read -r first <"${out}" 2>/dev/null && [[ "${first}" == "listening on "* ]]; then
-            server_port="${first#listening on }"
-            return 0
-        fi
-        kill -0 "${server_pid}" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "error: $1 did not report its port" >&2
-    cat "${work}/$1.err" >&2
-    exit 1
-}
-
-stop_server() {
-    kill "${server_pid}" 2>/dev/null || true
-    wait "${server_pid}" 2>/dev/null || true
-    server_pid=""
-}
-
 mkdir -p "${OUT_DIR}"
 : >"${RAW}"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 read -r -a server_list <<<"${SERVERS}"
 for ((round = 1; round <= ROUNDS; round++)); do
-    # Each round starts with the next server: a server that always ran
-    # first would always inherit the kernel's cleanup of the previous
-    # round (thousands of TIME_WAIT sockets from the churn scenario).
-    order=()
-    for ((i = 0; i < ${#server_list[@]}; i++)); do
-        order+=("${server_list[(i + round - 1) % ${#server_list[@]}]}")
-    done
+    round_order "${round}" "${server_list[@]}"
     for name in "${order[@]}"; do
-        # Memory once per server, on its first (fresh) start.
-        only="${SCENARIOS}"
-        if [[ ${round} -gt 1 ]]; then
-            only="$(tr ',' '\n' <<<"${only}" | { grep -vx rss || true; } | paste -sd, -)"
-        fi
+        only="$(round_scenarios "${round}" "${SCENARIOS}")"
         [[ -n "${only}" ]] || continue
         log "round ${round}/${ROUNDS}: ${name}"
-        start_server "${name}"
+        start_server "${name}" --host 127.0.0.1
         "${pin_client[@]+"${pin_client[@]}"}" "${LOADGEN}" --port "${server_port}" \
             --pid "${server_pid}" --label "${name}" --out "${RAW}" --only "${only}" \
             --duration "${DURATION}" --warmup "${WARMUP}" --idle "${IDLE}"
@@ -195,8 +153,8 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- report
 elapsed=$(($(date +%s) - started))
-tokio_version="$(grep -A1 '^name = "tokio"$' "${PEERS}/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
-mio_version="$(grep -A1 '^name = "mio"$' "${PEERS}/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
+tokio_version="$(lock_version tokio "${PEERS}/Cargo.lock")"
+mio_version="$(lock_version mio "${PEERS}/Cargo.lock")"
 mkdir -p "${REPORT_DIR}"
 python3 "${HERE}/report.py" "${RAW}" "${REPORT_DIR}/results.md" "${REPORT_DIR}/results.svg" \
     --meta "command=bash benches/echo/run.sh" \

@@ -46,18 +46,13 @@ INFLIGHT="${INFLIGHT:-8}"
 SERVERS="${SERVERS:-sigloop tokio qt}"
 SCENARIOS="${SCENARIOS:-rss,pp100_4k,bulk64k,hs_full,hs_resumed}"
 
-log() { printf '==> %s\n' "$*" >&2; }
+# shellcheck source=../lib.sh
+source "${HERE}/../lib.sh"
 started=$(date +%s)
 
 for tool in cargo python3 openssl; do
     command -v "${tool}" >/dev/null || { echo "error: ${tool} not found" >&2; exit 1; }
 done
-pin_server=() pin_client=()
-if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
-    pin_server=(taskset -c 0) pin_client=(taskset -c 1)
-else
-    log "taskset or a second CPU missing: running unpinned"
-fi
 
 # ---------------------------------------------------------------- builds
 if [[ " ${SERVERS} " == *" sigloop "* ]]; then
@@ -140,51 +135,17 @@ bin_of() {
     esac
 }
 
-# Starts server $1 on a free port; sets server_pid and server_port.
-start_server() {
-    local out="${work}/$1.out"
-    : >"${out}"
-    "${pin_server[@]+"${pin_server[@]}"}" "$(bin_of "$1")" --port 0 \
-        --cert "${CERT}" --key "${KEY}" >"${out}" 2>"${work}/$1.err" </dev/null &
-    server_pid=$!
-    local i
-    for ((i = 0; i < 200; i++)); do
-        if read -r first <"${out}" 2>/dev/null && [[ "${first}" == "listening on "* ]]; then
-            server_port="${first#listening on }"
-            return 0
-        fi
-        kill -0 "${server_pid}" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "error: $1 did not report its port" >&2
-    cat "${work}/$1.err" >&2
-    exit 1
-}
-
-stop_server() {
-    kill "${server_pid}" 2>/dev/null || true
-    wait "${server_pid}" 2>/dev/null || true
-    server_pid=""
-}
-
 mkdir -p "${OUT_DIR}"
 : >"${RAW}"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 read -r -a server_list <<<"${SERVERS}"
 for ((round = 1; round <= ROUNDS; round++)); do
-    order=()
-    for ((i = 0; i < ${#server_list[@]}; i++)); do
-        order+=("${server_list[(i + round - 1) % ${#server_list[@]}]}")
-    done
+    round_order "${round}" "${server_list[@]}"
     for name in "${order[@]}"; do
-        # Memory once per server, on its first (fresh) start.
-        only="${SCENARIOS}"
-        if [[ ${round} -gt 1 ]]; then
-            only="$(tr ',' '\n' <<<"${only}" | { grep -vx rss || true; } | paste -sd, -)"
-        fi
+        only="$(round_scenarios "${round}" "${SCENARIOS}")"
         [[ -n "${only}" ]] || continue
         log "round ${round}/${ROUNDS}: ${name}"
-        start_server "${name}"
+        start_server "${name}" --cert "${CERT}" --key "${KEY}"
         "${pin_client[@]+"${pin_client[@]}"}" "${LOADGEN}" --port "${server_port}" \
             --pid "${server_pid}" --label "${name}" --out "${RAW}" --only "${only}" \
             --ca "${CA}" --duration "${DURATION}" --warmup "${WARMUP}" --idle "${IDLE}" \
@@ -196,14 +157,13 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- report
 elapsed=$(($(date +%s) - started))
-lock_version() { grep -A1 "^name = \"$1\"\$" "${PEERS}/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p'; }
 python3 "${HERE}/report.py" "${RAW}" "${HERE}/results.md" "${HERE}/results.svg" \
     --meta "command=bash benches/tls/run.sh" \
     --meta "settings=ROUNDS=${ROUNDS} DURATION=${DURATION} WARMUP=${WARMUP} IDLE=${IDLE} INFLIGHT=${INFLIGHT} SERVERS='${SERVERS}' SCENARIOS=${SCENARIOS}" \
     --meta "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) CPUs)" \
     --meta "kernel=$(uname -r)" \
     --meta "rustc=$(rustc --version)" \
-    --meta "versions=rustls $(lock_version rustls), ring $(lock_version ring), tokio $(lock_version tokio), tokio-rustls $(lock_version tokio-rustls), Qt ${qt_version:-not built}, $(openssl version | cut -d' ' -f1-2)" \
+    --meta "versions=rustls $(lock_version rustls "${PEERS}/Cargo.lock"), ring $(lock_version ring "${PEERS}/Cargo.lock"), tokio $(lock_version tokio "${PEERS}/Cargo.lock"), tokio-rustls $(lock_version tokio-rustls "${PEERS}/Cargo.lock"), Qt ${qt_version:-not built}, $(openssl version | cut -d' ' -f1-2)" \
     --meta "load=load average ${load_before} before, ${load_after} after" \
     --meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
     --meta "elapsed=${elapsed} s"
