@@ -327,9 +327,14 @@ impl SocketCore {
             }
         });
         timer.start_with(timeout);
-        if let Some(plan) = self.d.borrow_mut().connect_plan() {
-            plan.timer = Some(timer);
-        }
+        // Whatever timer is not kept (the one replaced, or this one if the
+        // plan is gone) is dropped after the borrow: a timer emits
+        // `destroyed`.
+        let unkept = match self.d.borrow_mut().connect_plan() {
+            Some(plan) => plan.timer.replace(timer),
+            None => Some(timer),
+        };
+        drop(unkept);
     }
 
     /// Qt: `_q_abortConnectionAttempt`.

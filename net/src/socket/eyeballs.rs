@@ -305,9 +305,14 @@ impl SocketCore {
             }
         });
         timer.start_with(wake.saturating_duration_since(Instant::now()));
-        if let Some(plan) = self.d.borrow_mut().connect_plan() {
-            plan.timer = Some(timer);
-        }
+        // Whatever timer is not kept (the one replaced, or this one if the
+        // plan is gone) is dropped after the borrow: a timer emits
+        // `destroyed`.
+        let unkept = match self.d.borrow_mut().connect_plan() {
+            Some(plan) => plan.timer.replace(timer),
+            None => Some(timer),
+        };
+        drop(unkept);
     }
 
     /// Readiness while racing: a winner connects the socket; failed
