@@ -153,7 +153,9 @@ impl Future for Sleep {
             self.disarm();
             return Poll::Ready(());
         }
-        let previous = self.alarm.waker.borrow_mut().replace(cx.waker().clone());
+        // The executor's clone runs before the borrow.
+        let waker = cx.waker().clone();
+        let previous = self.alarm.waker.borrow_mut().replace(waker);
         drop(previous);
         if self.key.is_none() {
             if let Some(deadline) = self.deadline {

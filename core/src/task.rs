@@ -382,7 +382,9 @@ impl<T> Future for JoinHandle<T> {
         if let Some(result) = self.state.result.borrow_mut().take() {
             return Poll::Ready(result);
         }
-        let previous = self.state.waker.borrow_mut().replace(cx.waker().clone());
+        // The executor's clone runs before the borrow.
+        let waker = cx.waker().clone();
+        let previous = self.state.waker.borrow_mut().replace(waker);
         drop(previous);
         Poll::Pending
     }

@@ -110,15 +110,18 @@ impl Hub {
     }
 
     fn park(slot: &RefCell<Option<Waker>>, cx: &Context<'_>) {
-        let mut slot = slot.borrow_mut();
-        match &*slot {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => {
-                let previous = slot.replace(cx.waker().clone());
-                drop(slot);
-                drop(previous);
-            }
+        if slot
+            .borrow()
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            return;
         }
+        // The executor's clone runs before the borrow, the old waker's
+        // drop after it.
+        let waker = cx.waker().clone();
+        let previous = slot.borrow_mut().replace(waker);
+        drop(previous);
     }
 }
 
@@ -605,7 +608,9 @@ impl Future for Connecting {
         if let Some(result) = self.wait.result.get() {
             return Poll::Ready(result);
         }
-        let previous = self.wait.waker.borrow_mut().replace(cx.waker().clone());
+        // The executor's clone runs before the borrow.
+        let waker = cx.waker().clone();
+        let previous = self.wait.waker.borrow_mut().replace(waker);
         drop(previous);
         Poll::Pending
     }

@@ -51,12 +51,18 @@ impl<T> Waiter<T> {
     where
         T: Clone,
     {
+        if self.once && !self.values.borrow().is_empty() {
+            return;
+        }
+        // The user's `Clone` runs outside the borrow: no user code runs under
+        // a library borrow.
+        let value = value.clone();
         {
             let mut values = self.values.borrow_mut();
             if self.once && !values.is_empty() {
                 return;
             }
-            values.push_back(value.clone());
+            values.push_back(value);
         }
         self.wake();
     }
@@ -69,7 +75,10 @@ impl<T> Waiter<T> {
         if self.closed.get() {
             return Poll::Ready(None);
         }
-        let previous = self.waker.borrow_mut().replace(cx.waker().clone());
+        // The executor's waker clone runs before the borrow, its old one
+        // drops after it.
+        let waker = cx.waker().clone();
+        let previous = self.waker.borrow_mut().replace(waker);
         drop(previous);
         Poll::Pending
     }
